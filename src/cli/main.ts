@@ -1,0 +1,273 @@
+// The `settle` command line. Exit codes: 0 success, 1 the command ran and found a problem (or
+// failed at run time), 2 the command line or the configuration is wrong (usage is printed).
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type Config, type ConfigInput } from '../config.ts';
+import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
+import { payDemoInvoice } from '../demo/pay.ts';
+import { createCommon, createLogger, type Common } from '../common.ts';
+import { ConfigError } from '../errors.ts';
+import { startEngine, openDatabase } from '../main.ts';
+import { migrate } from '../db/migrate.ts';
+import { checkInvariants, formatViolations } from '../ledger/invariants.ts';
+import { createApiKey, createMerchant, revokeApiKey } from '../merchants/merchants.ts';
+import { inspectBlockFile } from './inspect.ts';
+
+export const USAGE = `Usage: settle <command> [options]
+
+Commands:
+  start                 run Settle: API, scanners, settlement, webhooks, /metrics
+  migrate               apply pending database migrations and exit
+  check                 verify the ledger invariants; exit 1 naming each broken one
+  merchant create --name <name> [--id <id>] [--callback-url <url>]
+                        create a merchant (prints its id and webhook secret)
+  key create --merchant <id> [--label <text>] [--ip <addr>]... [--origin <url>]...
+                        create an API key (the secret is shown once)
+  key revoke --merchant <id> --key <pk_…>
+                        revoke an API key
+  inspect block --chain <btc|ltc|eth|bsc|polygon> <file> [<receipts.json>]
+                        decode a block file and print it as JSON
+  demo pay <invoice id> [amount]
+                        pay a demo invoice from a funded account of the demo's dev chain
+  help                  show this help
+
+Options:
+  -c, --config <file>   JSON config file (default: $SETTLE_CONFIG; without one, built-in defaults)
+  -h, --help            show this help
+
+Without a config file and chains, \`settle start\` runs the embedded demo: a dev chain (anvil)
+with a test USDT, a demo merchant and key, and a webhook receiver that logs what it gets.
+
+Environment: DATABASE_URL (otherwise an embedded Postgres in .settle/pg), PORT, LOG_LEVEL, SETTLE_CONFIG.`;
+
+const COMMON_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export class UsageError extends Error {}
+
+interface Command {
+  options?: ParseArgsConfig['options'];
+  run(context: CommandContext): Promise<number>;
+}
+
+interface CommandContext {
+  values: Record<string, unknown>;
+  positionals: string[];
+  config: (overrides?: ConfigInput) => Config;
+  /** True when a config file was given (--config or SETTLE_CONFIG). */
+  configured: boolean;
+  out: (line: string) => void;
+}
+
+const commands: Record<string, Command> = {
+  start: { run: runStart },
+  migrate: { run: runMigrate },
+  check: { options: { json: { type: 'boolean' } }, run: runCheck },
+  merchant: { options: { name: { type: 'string' }, id: { type: 'string' }, 'callback-url': { type: 'string' } }, run: runMerchant },
+  key: {
+    options: { merchant: { type: 'string' }, label: { type: 'string' }, ip: { type: 'string', multiple: true }, origin: { type: 'string', multiple: true }, key: { type: 'string' } },
+    run: runKey,
+  },
+  inspect: { options: { chain: { type: 'string' } }, run: runInspect },
+  demo: { run: runDemo },
+  help: { run: async ({ out }) => (out(USAGE), 0) },
+};
+
+/** Runs the CLI and returns the exit code (the caller exits; `start` keeps running until a signal). */
+export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    (name === undefined ? err : out)(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    err(`settle: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...COMMON_OPTIONS, ...command.options }, strict: true, allowPositionals: true });
+  } catch (error) {
+    err(`settle ${name}: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help === true) {
+    out(USAGE);
+    return 0;
+  }
+  const file = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
+  try {
+    return await command.run({
+      values: parsed.values,
+      positionals: parsed.positionals,
+      config: (overrides?: ConfigInput) => loadConfig({ file, overrides }),
+      configured: file !== undefined || (process.env.SETTLE_CONFIG ?? '') !== '',
+      out,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      err(`settle: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      err(`settle ${name}: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+function installSignalHandlers(common: Common): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void common.shutdown.run(signal).then(() => process.exit(0));
+    });
+  }
+}
+
+async function runStart({ config, configured, out }: CommandContext): Promise<number> {
+  let settings = config();
+  const demoMode = !configured && Object.keys(settings.chains).length === 0;
+  const logger = createLogger(settings.log);
+  logger.info({ pid: process.pid, demo: demoMode }, demoMode ? 'Settle is starting the embedded demo (no config file, no chains)' : 'Settle is starting');
+  let demo: PreparedDemo | undefined;
+  if (demoMode) {
+    try {
+      demo = await prepareDemo(settings.database.embedded.dataDir, logger);
+    } catch (error) {
+      logger.fatal({ err: error }, 'the demo could not start its dev chain');
+      return 1;
+    }
+    settings = config(demo.configOverrides);
+  }
+  const common = createCommon(settings, { defaultMetrics: true, logger });
+  const devChain = demo?.devChain;
+  if (devChain !== undefined) common.shutdown.onShutdown('dev-chain', () => devChain.stop());
+  installSignalHandlers(common);
+  try {
+    const engine = await startEngine(common);
+    if (demo !== undefined) out(await finishDemo(engine, common, demo));
+  } catch (error) {
+    common.logger.fatal({ err: error }, 'start-up failed');
+    await common.shutdown.run('start-up failed');
+    return 1;
+  }
+  common.logger.info('Settle is running; Ctrl-C (SIGINT) or SIGTERM stops it');
+  // Keep running until a signal's shutdown exits the process.
+  return new Promise<number>(() => {});
+}
+
+async function runMigrate({ config, out }: CommandContext): Promise<number> {
+  const common = oneOffCommon(config());
+  try {
+    const database = await openDatabase(common, { applicationName: 'settle-migrate' });
+    const { applied, current } = await migrate(database.sql, common.logger);
+    out(applied.length === 0 ? `schema is current (version ${current})` : `applied ${applied.join(', ')} (version ${current})`);
+    return 0;
+  } finally {
+    await common.shutdown.run('migrate done');
+  }
+}
+
+async function runCheck({ config, values, out }: CommandContext): Promise<number> {
+  const common = oneOffCommon(config());
+  try {
+    const database = await openDatabase(common, { applicationName: 'settle-check' });
+    const [table] = await database.sql<{ exists: boolean }[]>`select to_regclass('transfers') is not null as exists`;
+    if (table?.exists !== true) {
+      out('the database has no ledger yet: run `settle migrate` (or `settle start`) first');
+      return 1;
+    }
+    const violations = await checkInvariants(database.sql);
+    if (values.json === true) {
+      out(JSON.stringify({ ok: violations.length === 0, violations }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+    } else if (violations.length === 0) {
+      out('ledger invariants hold');
+    } else {
+      out(`${violations.length} broken invariant(s):\n${formatViolations(violations)}`);
+    }
+    return violations.length === 0 ? 0 : 1;
+  } finally {
+    await common.shutdown.run('check done');
+  }
+}
+
+function stringOption(values: Record<string, unknown>, name: string, required: true): string;
+function stringOption(values: Record<string, unknown>, name: string, required?: false): string | undefined;
+function stringOption(values: Record<string, unknown>, name: string, required = false): string | undefined {
+  const value = values[name];
+  if (typeof value === 'string' && value !== '') return value;
+  if (required) throw new UsageError(`--${name} is required`);
+  return undefined;
+}
+
+/** Opens the database (migrated) for a one-off command and closes it after. */
+/** A common for one-off commands: their logs go to stderr, their results to stdout. */
+function oneOffCommon(settings: Config): Common {
+  return createCommon(settings, { logger: createLogger(settings.log, process.stderr) });
+}
+
+async function withDatabase<T>(config: () => Config, name: string, fn: (common: Common, sql: import('../db/client.ts').Sql) => Promise<T>): Promise<T> {
+  const common = oneOffCommon(config());
+  try {
+    const database = await openDatabase(common, { applicationName: `settle-${name}` });
+    await migrate(database.sql, common.logger);
+    return await fn(common, database.sql);
+  } finally {
+    await common.shutdown.run(`${name} done`);
+  }
+}
+
+async function runMerchant({ config, values, positionals, out }: CommandContext): Promise<number> {
+  if (positionals[0] !== 'create') throw new UsageError('merchant: the subcommand is create');
+  const name = stringOption(values, 'name', true);
+  const merchant = await withDatabase(config, 'merchant', (common, sql) =>
+    createMerchant(sql, common.random, { id: stringOption(values, 'id'), name, callbackUrl: stringOption(values, 'callback-url') }));
+  out(JSON.stringify({ id: merchant.id, name: merchant.name, webhook_secret: merchant.webhookSecret, callback_url: merchant.callbackUrl ?? null }, null, 2));
+  return 0;
+}
+
+async function runKey({ config, values, positionals, out }: CommandContext): Promise<number> {
+  const merchantId = stringOption(values, 'merchant', true);
+  if (positionals[0] === 'create') {
+    const key = await withDatabase(config, 'key', (common, sql) =>
+      createApiKey(sql, common.random, merchantId, {
+        label: stringOption(values, 'label'),
+        ipAllow: (values.ip as string[] | undefined) ?? [],
+        originAllow: (values.origin as string[] | undefined) ?? [],
+      }));
+    out(JSON.stringify({ merchant_id: key.merchantId, key_id: key.keyId, secret: key.secret, note: 'the secret is shown once; Settle stores only its hash' }, null, 2));
+    return 0;
+  }
+  if (positionals[0] === 'revoke') {
+    const keyId = stringOption(values, 'key', true);
+    const revoked = await withDatabase(config, 'key', (_common, sql) => revokeApiKey(sql, merchantId, keyId));
+    out(revoked ? `revoked ${keyId}` : `no active key ${keyId} for merchant ${merchantId}`);
+    return revoked ? 0 : 1;
+  }
+  throw new UsageError('key: the subcommand is create or revoke');
+}
+
+async function runInspect({ values, positionals, out }: CommandContext): Promise<number> {
+  if (positionals[0] !== 'block' || positionals[1] === undefined) throw new UsageError('inspect: use `inspect block --chain <chain> <file>`');
+  const chain = stringOption(values, 'chain', true);
+  out(JSON.stringify(await inspectBlockFile(chain, positionals[1], positionals[2])));
+  return 0;
+}
+
+async function runDemo({ config, positionals, out }: CommandContext): Promise<number> {
+  if (positionals[0] !== 'pay' || positionals[1] === undefined) throw new UsageError('demo: use `demo pay <invoice id> [amount]`');
+  const invoiceId = positionals[1];
+  const state = readDemoState(demoStateFile(config().database.embedded.dataDir));
+  if (state === undefined) {
+    out('the demo has not run yet: start it with `npm start` first');
+    return 1;
+  }
+  const payment = await withDatabase(config, 'demo', (_common, sql) => payDemoInvoice(sql, state, invoiceId, positionals[2]));
+  out(`paid ${payment.amount} ${payment.asset} to ${payment.address} in transaction ${payment.txid}`);
+  out('the invoice turns confirming now and paid after 3 confirmations (a few seconds on the dev chain)');
+  return 0;
+}

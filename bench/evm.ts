@@ -26,7 +26,7 @@ import { systemClock } from '../src/common.ts';
 import { ChainSchema, type EvmChainConfig } from '../src/config.ts';
 import { createEvmAdapter } from '../src/chains/evm/index.ts';
 import { AddressIndex } from '../src/scan/address-index.ts';
-import { createDecodePool } from '../src/scan/pool.ts';
+import { createDecodePool, TASKS_PER_THREAD_DEFAULT } from '../src/scan/pool.ts';
 import type { DecodedBlock, RawBlock } from '../src/scan/types.ts';
 
 const WATCHED = Number(process.env.BENCH_WATCHED ?? 1_000_000);
@@ -37,6 +37,7 @@ const RANGE_BLOCKS = Number(process.env.BENCH_RANGE_BLOCKS ?? 50);
 const RANGES_IN_FLIGHT = Number(process.env.BENCH_RANGES_IN_FLIGHT ?? 4);
 const TASK_BLOCKS = Number(process.env.BENCH_TASK_BLOCKS ?? 10);
 const QUEUE_MAX = Number(process.env.BENCH_QUEUE_MAX ?? 4);
+const TASKS_PER_THREAD = Number(process.env.BENCH_TASKS_PER_THREAD ?? TASKS_PER_THREAD_DEFAULT);
 const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 10);
 /** Every Nth USDT recipient of the source blocks is watched, so blocks have real matches. */
 const WATCH_EVERY = 10;
@@ -66,7 +67,7 @@ const config = ChainSchema.parse({
   rpc: { url, batchMax: RANGE_BLOCKS, logsBlockRangeMax: RANGE_BLOCKS },
 }) as EvmChainConfig;
 const adapter = createEvmAdapter('bench', config, { logger: pino({ level: 'warn' }), clock: systemClock, signal: new AbortController().signal });
-const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX });
+const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX, tasksPerThread: TASKS_PER_THREAD });
 const handle = index.handle();
 const options = adapter.decodeOptions();
 /** Share of the settle run the main thread's event loop was busy (the rest: waiting on I/O and workers). */

@@ -30,7 +30,7 @@ import { ChainSchema, type TronChainConfig } from '../src/config.ts';
 import { createTronAdapter } from '../src/chains/tron/index.ts';
 import { tronAddressFromBody, tronAddressToBodyHex } from '../src/chains/tron/address.ts';
 import { AddressIndex } from '../src/scan/address-index.ts';
-import { createDecodePool } from '../src/scan/pool.ts';
+import { createDecodePool, TASKS_PER_THREAD_DEFAULT } from '../src/scan/pool.ts';
 import type { DecodedBlock } from '../src/scan/types.ts';
 import { TRANSFER_TOPIC, USDT } from '../test/helpers/tron-txs.ts';
 
@@ -42,6 +42,7 @@ const RANGE_BLOCKS = Number(process.env.BENCH_RANGE_BLOCKS ?? 20);
 const RANGES_IN_FLIGHT = Number(process.env.BENCH_RANGES_IN_FLIGHT ?? 4);
 const TASK_BLOCKS = Number(process.env.BENCH_TASK_BLOCKS ?? 10);
 const QUEUE_MAX = Number(process.env.BENCH_QUEUE_MAX ?? 4);
+const TASKS_PER_THREAD = Number(process.env.BENCH_TASKS_PER_THREAD ?? TASKS_PER_THREAD_DEFAULT);
 const BASELINE_SECONDS = Number(process.env.BENCH_BASELINE_SECONDS ?? 10);
 const BASELINE_IN_FLIGHT = Number(process.env.BENCH_BASELINE_IN_FLIGHT ?? 4);
 
@@ -81,7 +82,7 @@ const config = ChainSchema.parse({
 }) as TronChainConfig;
 const adapter = createTronAdapter('bench', config, { logger: pino({ level: 'warn' }), clock: systemClock, signal: new AbortController().signal });
 await adapter.verify();
-const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX });
+const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX, tasksPerThread: TASKS_PER_THREAD });
 const handle = index.handle();
 const options = adapter.decodeOptions();
 

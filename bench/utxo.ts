@@ -19,7 +19,7 @@ import * as bitcoin from 'bitcoinjs-lib';
 import { round } from './harness.ts';
 import { generateBlock } from './utxo-generate.ts';
 import { AddressIndex } from '../src/scan/address-index.ts';
-import { createDecodePool } from '../src/scan/pool.ts';
+import { createDecodePool, TASKS_PER_THREAD_DEFAULT } from '../src/scan/pool.ts';
 import { parseBlock } from '../src/chains/utxo/block.ts';
 import { scriptToKey } from '../src/chains/utxo/script.ts';
 import { scriptToAddress } from '../src/chains/utxo/address.ts';
@@ -96,7 +96,7 @@ function baselineAddressSet(): Set<string> {
 }
 
 
-const TASKS_PER_THREAD = Number(process.env.BENCH_TASKS_PER_THREAD ?? 1);
+const TASKS_PER_THREAD = Number(process.env.BENCH_TASKS_PER_THREAD ?? TASKS_PER_THREAD_DEFAULT);
 /** Reuse the raw buffers the workers hand back (a fetcher's buffer pool) instead of a new
  * allocation per block; each block is still copied into its buffer, as a fetch would write it. */
 const RECYCLE = process.env.BENCH_RECYCLE !== '0';

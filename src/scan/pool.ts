@@ -17,7 +17,10 @@ import type { SerializedError, WorkerRequest, WorkerResult } from './worker.ts';
 
 /** Callers waiting for a queue slot beyond this are a runaway producer: a programmer error. */
 const WAITERS_MAX = 100_000;
-const TASKS_PER_THREAD_DEFAULT = 1;
+/** Each worker holds its next task while decoding the current one, so it never sleeps between
+ * tasks waiting for the main thread to hand it more. Measured with bench:utxo (2 threads, block
+ * 702861): 1 → ~700 blocks/s with 1.8 cores busy, 2 → ~870 blocks/s with 1.95 cores busy. */
+export const TASKS_PER_THREAD_DEFAULT = 2;
 /** Idle workers are kept: decoding is the hot path and a thread start costs ~100 ms (tsx). */
 const IDLE_TIMEOUT_MS = 2 ** 31 - 1;
 

@@ -170,7 +170,8 @@ test('coins sent after expiry go to suspense, flagged paid_late, never to the me
   assert.ok((suspense?.credits ?? 0n) >= 3_000_000n, 'the coins sit in suspense');
   const after = await balance();
   assert.equal(after.available, before.available, 'the merchant was not credited');
-  assert.ok(webhooksFor(created.id).some((w) => w.json.type === 'invoice.expired'));
+  // Webhooks are delivered by the queue, after the state change commits: wait for each.
+  await eventually(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.expired') ? true : undefined), 10_000, 'the expired webhook');
   await eventually(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.paid_late') ? true : undefined), 10_000, 'the paid_late webhook');
   await assertLedgerConsistent();
 });

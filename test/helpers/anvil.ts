@@ -5,12 +5,14 @@
 // When the binary is missing the tests that need it skip with a printed notice.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Interface, type InterfaceAbi } from 'ethers';
+import { anvilBinary } from '../../src/demo/devchain.ts';
 import { freePort } from '../../src/ports.ts';
+
+export { anvilBinary };
 
 const READY_TIMEOUT_MS = 15_000;
 const START_ATTEMPTS_MAX = 3;
@@ -48,18 +50,6 @@ interface Artifact {
 const ARTIFACT = JSON.parse(readFileSync(new URL('../../contracts/TestToken.json', import.meta.url), 'utf8')) as Artifact;
 export const tokenInterface = new Interface(ARTIFACT.contracts.TestToken.abi);
 export const batchSenderInterface = new Interface(ARTIFACT.contracts.BatchSender.abi);
-
-/** Path of the anvil binary of this platform's @foundry-rs package, or undefined. */
-export function anvilBinary(): string | undefined {
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-  try {
-    const packageJson = createRequire(import.meta.url).resolve(`@foundry-rs/anvil-${process.platform}-${arch}/package.json`);
-    const binary = join(dirname(packageJson), 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
-    return existsSync(binary) ? binary : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The reason to skip anvil tests, printed once, or undefined when anvil can run. */
 export function anvilSkipReason(): string | undefined {

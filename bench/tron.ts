@@ -30,6 +30,7 @@ import { ChainSchema, type TronChainConfig } from '../src/config.ts';
 import { createTronAdapter } from '../src/chains/tron/index.ts';
 import { tronAddressFromBody, tronAddressToBodyHex } from '../src/chains/tron/address.ts';
 import { AddressIndex } from '../src/scan/address-index.ts';
+import { rawBuffers } from '../src/scan/buffers.ts';
 import { createDecodePool, TASKS_PER_THREAD_DEFAULT } from '../src/scan/pool.ts';
 import type { DecodedBlock } from '../src/scan/types.ts';
 import { TRANSFER_TOPIC, USDT } from '../test/helpers/tron-txs.ts';
@@ -82,7 +83,7 @@ const config = ChainSchema.parse({
 }) as TronChainConfig;
 const adapter = createTronAdapter('bench', config, { logger: pino({ level: 'warn' }), clock: systemClock, signal: new AbortController().signal });
 await adapter.verify();
-const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX, tasksPerThread: TASKS_PER_THREAD });
+const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX, tasksPerThread: TASKS_PER_THREAD, recycle: (buffers) => rawBuffers.give(buffers) });
 const handle = index.handle();
 const options = adapter.decodeOptions();
 
@@ -127,12 +128,13 @@ console.log(
     `per block: ${round(usage.processCpuMs, 2)} ms CPU in this process, main thread busy ${round(usage.mainBusyMs, 2)} ms); load average ${loadavg()[0]?.toFixed(2)}`,
 );
 server.report();
+console.log(`# raw buffers: ${rawBuffers.reused} reused, ${rawBuffers.allocated} allocated, ${round(rawBuffers.kept / 2 ** 20)} MB kept`);
 await pool.close();
 
 // Baseline: a Set of base58 addresses (what tronweb hands out) and tronweb's own calls.
 started = performance.now();
 const watchedStrings = new Set<string>();
-for (let i = 0; i < WATCHED; i += 1) watchedStrings.add(tronAddressFromBody(random.subarray(i * 20, i * 20 + 20)));
+for (let i = 0; i < (BASELINE_SECONDS > 0 ? WATCHED : 0); i += 1) watchedStrings.add(tronAddressFromBody(random.subarray(i * 20, i * 20 + 20)));
 for (const body of info.watched) watchedStrings.add(tronAddressFromBody(Buffer.from(body, 'hex')));
 console.log(`# baseline set of ${watchedStrings.size} addresses built in ${round((performance.now() - started) / 1000)} s`);
 const tronWeb = new TronWeb({ fullHost: info.url });
@@ -191,15 +193,19 @@ async function runBaseline(from: number, seconds: number): Promise<number> {
   return done / ((performance.now() - t0) / 1000);
 }
 
-await runBaseline(info.start, 2);
-const baselinePerS = await runBaseline(info.start + WARMUP_BLOCKS, BASELINE_SECONDS);
+// BENCH_BASELINE_SECONDS=0 skips it (for profiling Settle alone).
+let baselinePerS = Number.NaN;
+if (BASELINE_SECONDS > 0) {
+  await runBaseline(info.start, 2);
+  baselinePerS = await runBaseline(info.start + WARMUP_BLOCKS, BASELINE_SECONDS);
+}
 console.log(`# baseline (tronweb, 1 thread, ${BASELINE_IN_FLIGHT} blocks in flight): ${round(baselinePerS)} blocks/s; load average ${loadavg()[0]?.toFixed(2)}`);
 server.stop();
 console.log(JSON.stringify({ bench: 'tron', blocks_per_s: round(blocksPerS), baseline_blocks_per_s: round(baselinePerS), ratio: round(blocksPerS / baselinePerS, 2), watched: WATCHED }));
 
 async function startServer(heights: number): Promise<{ info: ServerInfo; stop(): void; report(): void }> {
   const entry = fileURLToPath(new URL('./tron-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, BENCH_TRON_HEIGHTS: String(heights) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', entry], { env: { ...process.env, BENCH_TRON_HEIGHTS: String(heights) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);

@@ -13,6 +13,7 @@ import { createAddressPool, type AddressKeySpec, type AddressPool } from '../add
 import { createFamilyAdapter, createFamilyKeySpec } from '../chains/families.ts';
 import { AddressIndex } from './address-index.ts';
 import { addressOwnerHooks, createApplier, type AddressRecord, type ChainAsset, type PaymentHooks } from './applier.ts';
+import { rawBuffers } from './buffers.ts';
 import { createDecodePool, type DecodePool } from './pool.ts';
 import { selectLiveOutpoints } from './payments.ts';
 import { createScanner, type Scanner } from './scanner.ts';
@@ -72,7 +73,8 @@ export async function chainAssets(sql: Sql, chain: string, config: ChainConfig):
 export async function startChains(deps: StartChainsDeps): Promise<ChainsRuntime> {
   const { common, sql } = deps;
   const { config, logger, shutdown } = common;
-  const decodePool = createDecodePool({ threads: config.scan.workerThreads, queueMax: config.scan.workerQueueMax });
+  // Raw block buffers come back from the workers and serve the next blocks (buffers.ts).
+  const decodePool = createDecodePool({ threads: config.scan.workerThreads, queueMax: config.scan.workerQueueMax, recycle: (buffers) => rawBuffers.give(buffers) });
   const addressPool = createAddressPool(sql, logger);
   const chains = new Map<string, ChainRuntime>();
   for (const [chain, chainConfig] of Object.entries(config.chains)) {

@@ -28,6 +28,9 @@ export interface RawBlock {
   /** The hash the source asked for, when it asked by hash; the decoder verifies the bytes hash to it. */
   expectedHash?: string | undefined;
   parts: ArrayBuffer[];
+  /** Bytes used of each part, from its start; without it, all of each part. Parts taken from the
+   * raw-block recycler (buffers.ts) are larger than their content. */
+  lengths?: number[] | undefined;
 }
 
 /** A payment to a watched address or script. */

@@ -46,6 +46,7 @@ const TaskSchema = z.object({
         height: z.number().int().min(0),
         expectedHash: z.string().optional(),
         parts: z.array(z.instanceof(ArrayBuffer)).min(1).max(16),
+        lengths: z.array(z.number().int().min(0)).max(16).optional(),
       }),
     )
     .min(1)

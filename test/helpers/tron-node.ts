@@ -26,6 +26,8 @@ export interface StoredBlock {
   chunks: Buffer[];
   /** The TransactionInfo list JSON, built when asked for. */
   infos(): Buffer;
+  /** Takes back what infos() gave once it has been written (benchmark blocks reuse the buffer). */
+  release?(buffer: Buffer): void;
 }
 
 export interface TokenContract {
@@ -226,7 +228,11 @@ export class TronNode {
         const num = Number(p.num ?? 0);
         if (num <= 0) return empty;
         if (this.options.historyOff === true) return [Buffer.from('[]')];
-        return [this.block(num)?.infos() ?? Buffer.from('[]')];
+        const block = this.block(num);
+        if (block === undefined) return [Buffer.from('[]')];
+        const infos = block.infos();
+        if (block.release !== undefined) this.afterReply = () => block.release?.(infos);
+        return [infos];
       }
       case '/wallet/gettransactionbyid':
       case '/walletsolidity/gettransactionbyid': {
@@ -305,7 +311,13 @@ export class TronNode {
     return [Buffer.from(`{"result":{"result":true},"energy_used":222,"constant_result":["${word}"],"transaction":{"ret":[{}],"visible":false,"txID":"${'00'.repeat(32)}"}}`)];
   }
 
+  /** Set by route() for the answer being written: called once it is written. */
+  private afterReply: (() => void) | undefined;
+
   private reply(response: ServerResponse, chunks: Buffer[]): void {
+    const after = this.afterReply;
+    this.afterReply = undefined;
+    if (after !== undefined) response.once('finish', after);
     response.writeHead(200, { 'content-type': 'application/json' });
     response.cork();
     for (const chunk of chunks) response.write(chunk);

@@ -7,6 +7,7 @@ import { NonRetryableError, RetryableError } from '../../src/errors.ts';
 import { createTronAdapter } from '../../src/chains/tron/index.ts';
 import { decodeBlock, type KeyLookup } from '../../src/chains/tron/decode.ts';
 import { tronAddressToBodyHex } from '../../src/chains/tron/address.ts';
+import { rawBuffers } from '../../src/scan/buffers.ts';
 import type { CreditMatch, RawBlock } from '../../src/scan/types.ts';
 import { startTronNode, type TronNode, type TronNodeOptions } from '../helpers/tron-node.ts';
 import { accountFromSeed, trc20Transfer, trxTransfer, USDT } from '../helpers/tron-txs.ts';
@@ -129,6 +130,32 @@ test('fetchBlocks() of more than 100 blocks uses several ranges that must link',
   const decoded = decodeAll(adapter, raw);
   assert.equal(decoded[120]?.matches.length, 1);
   decoded.slice(1).forEach((d, i) => assert.equal(d.parentHash, decoded[i]?.hash));
+});
+
+test('fetchBlocks() of large blocks reuses recycled buffers, and stale bytes past each block are never read', async () => {
+  const { node, adapter } = await setup();
+  // ~150 transactions: each block and its infos are well past the 64 KB where recycling starts.
+  const filler = (seed: number) => Array.from({ length: 150 }, (_, i) => trc20Transfer(alice, USDT, accountFromSeed(1_000 + seed * 1_000 + i).address, BigInt(i + 1)));
+  const from = node.head.number + 1;
+  node.mine([...filler(1), trc20Transfer(alice, USDT, deposit.address, 5n)]);
+  node.mine(filler(2));
+  node.mine([...filler(3), trxTransfer(alice, deposit2.address, 9n)]);
+  node.mine(filler(4));
+  const first = await adapter.fetchBlocks(from, from + 1);
+  assert.ok(first.every((raw) => raw.lengths !== undefined && raw.lengths.every((length, i) => length > 64 * 1024 && length < (raw.parts[i] as ArrayBuffer).byteLength)), 'recycler-sized parts with their lengths');
+  assert.deepEqual(decodeAll(adapter, first).map((d) => d.matches.length), [1, 0]);
+  // Back to the recycler, as the decode pool does; the next blocks land in the same buffers,
+  // which still hold the first blocks' bytes past the new lengths.
+  const reusedBefore = rawBuffers.reused;
+  rawBuffers.give(first.flatMap((raw) => raw.parts));
+  const second = await adapter.fetchBlocks(from + 2, from + 3);
+  assert.ok(rawBuffers.reused > reusedBefore, 'buffers were reused');
+  const decoded = decodeAll(adapter, second);
+  assert.deepEqual(decoded.map((d) => [d.height, d.hash, d.txCount, d.matches.length]), [
+    [from + 2, node.block(from + 2)!.blockId, 151, 1],
+    [from + 3, node.block(from + 3)!.blockId, 150, 0],
+  ]);
+  assert.equal((decoded[0]?.matches[0] as CreditMatch).amount, 9n);
 });
 
 test('fetchBlocks() retries a rate-limited request and fails retryably beyond the head', async () => {

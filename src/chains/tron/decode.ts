@@ -25,6 +25,7 @@
 // infos are exactly one per transaction, in block order, with the block's number.
 
 import { NonRetryableError, RetryableError } from '../../errors.ts';
+import { partBytes } from '../../scan/buffers.ts';
 import type { DecodedBlock, DecodeOptions, Match, RawBlock } from '../../scan/types.ts';
 import { bytesToHex, tronAddressFromBody } from './address.ts';
 import { readBlockHeaderObject, readBlockId, verifyBlockId } from './header.ts';
@@ -57,8 +58,8 @@ export function decodeBlock(raw: RawBlock, index: KeyLookup, options: DecodeOpti
   if (raw.parts.length !== 2) {
     throw new NonRetryableError('tron_raw_block_invalid', `tron raw block ${raw.height} has ${raw.parts.length} parts, expected [block, transactionInfos]`);
   }
-  const blockBytes = new Uint8Array(raw.parts[0] as ArrayBuffer);
-  const infoBytes = new Uint8Array(raw.parts[1] as ArrayBuffer);
+  const blockBytes = partBytes(raw.parts, raw.lengths, 0);
+  const infoBytes = partBytes(raw.parts, raw.lengths, 1);
   const scan = new BlockScan(new JsonCursor(blockBytes), index, tokensOf(options));
   readBlock(scan);
   const h = scan.header;

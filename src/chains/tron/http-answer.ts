@@ -1,5 +1,10 @@
 // What an HTTP answer is, for both clients (http.ts over node:http(s), http1.ts over plain
 // sockets): its status, Retry-After and body as chunks, and the errors a request ends with.
+// Large bodies live in buffers of the raw-block recycler (src/scan/buffers.ts): whoever copies
+// the bytes out gives the chunks back (releaseChunks), and what goes to a worker comes back
+// through the decode pool.
+
+import { rawBuffers } from '../../scan/buffers.ts';
 
 /** An answer as the socket delivered it: chunks, not yet copied into one buffer. */
 export interface Chunks {
@@ -28,10 +33,19 @@ export class HttpAnswerTooLarge extends Error {}
 export class HttpTimeout extends Error {}
 export class HttpAborted extends Error {}
 
-/** Bytes [start, end) of an answer, copied once into a buffer of their own (allocUnsafeSlow: not
- * from Node's shared pool, so it can be moved to a worker, and not zero-filled first). */
+/** From this size on, answer bytes go into recycled buffers; below it malloc is cheap enough. */
+export const RECYCLED_BYTES_MIN = 64 * 1024;
+
+/** A buffer of its own for `length` bytes, never a slice of Node's shared pool (so it can be
+ * moved to a worker), not zero-filled, recycled when large. */
+export function ownBytes(length: number): Buffer {
+  return length >= RECYCLED_BYTES_MIN ? Buffer.from(rawBuffers.take(length), 0, length) : Buffer.allocUnsafeSlow(length);
+}
+
+/** Bytes [start, end) of an answer, copied once into a buffer of their own (ownBytes): a view of
+ * the first end - start bytes of its ArrayBuffer, which may be larger. */
 export function copyChunks(body: Chunks, start = 0, end = body.length): Uint8Array {
-  const out = Buffer.allocUnsafeSlow(end - start);
+  const out = ownBytes(end - start);
   let offset = 0;
   let written = 0;
   for (const part of body.parts) {
@@ -44,13 +58,22 @@ export function copyChunks(body: Chunks, start = 0, end = body.length): Uint8Arr
   return new Uint8Array(out.buffer, 0, end - start);
 }
 
+/** Gives the answer's buffers back for reuse: only once nothing refers to them (every byte that
+ * is still needed was copied out). */
+export function releaseChunks(body: Chunks): void {
+  rawBuffers.give(new Set(body.parts.map((part) => part.buffer as ArrayBuffer)));
+}
 
-/** The answer in one buffer of its own: the answer's own buffer when it arrived as exactly one
- * (a Content-Length answer), else a copy. */
+
+/** The answer in one buffer of its own, as a view of its first bytes: the answer's own buffer
+ * when it arrived as exactly one (a Content-Length answer, or one short chunked piece), else a
+ * copy (and the pieces go back to the recycler). */
 export function joinChunks(body: Chunks): Uint8Array {
   const only = body.parts.length === 1 ? body.parts[0] : undefined;
-  if (only !== undefined && only.byteOffset === 0 && only.byteLength === only.buffer.byteLength && only.buffer instanceof ArrayBuffer) {
+  if (only !== undefined && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer) {
     return new Uint8Array(only.buffer, 0, only.byteLength);
   }
-  return copyChunks(body);
+  const joined = copyChunks(body);
+  releaseChunks(body);
+  return joined;
 }

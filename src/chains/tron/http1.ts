@@ -15,14 +15,15 @@
 // a time. Every size it buffers is bounded.
 
 import net from 'node:net';
-import { HttpAborted, HttpAnswerTooLarge, HttpTimeout, type Chunks, type HttpAnswer, type HttpClientOptions } from './http-answer.ts';
+import { rawBuffers } from '../../scan/buffers.ts';
+import { HttpAborted, HttpAnswerTooLarge, HttpTimeout, ownBytes, type Chunks, type HttpAnswer, type HttpClientOptions } from './http-answer.ts';
 
 const READ_BUFFER_BYTES = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const HEAD_BYTES_MAX = 32 * 1024;
 const CHUNK_LINE_BYTES_MAX = 1024;
-/** Pieces of a chunked answer: small enough for malloc to recycle (below glibc's mmap threshold),
- * which measured faster than fewer, larger pieces that each come as fresh pages. */
+/** Pieces of a chunked answer, taken from the raw-block recycler (src/scan/buffers.ts) and given
+ * back by whoever copies the answer out (releaseChunks). */
 const SLAB_BYTES = 64 * 1024;
 /** Requests waiting for a connection; the callers bound theirs far below this. */
 const QUEUE_MAX = 10_000;
@@ -38,7 +39,8 @@ interface Request {
 
 class Http1ProtocolError extends Error {}
 
-/** Where body bytes go: one exact buffer when the length is known, 64 KB pieces otherwise. */
+/** Where body bytes go: one buffer when the length is known, 64 KB pieces otherwise (both from
+ * the recycler when large: fresh pages per answer cost more than copying into them). */
 class BodyWriter {
   readonly parts: Buffer[] = [];
   length = 0;
@@ -46,7 +48,7 @@ class BodyWriter {
   private used = 0;
 
   constructor(private readonly bytesMax: number, knownLength: number | undefined) {
-    if (knownLength !== undefined) this.slab = Buffer.allocUnsafeSlow(knownLength);
+    if (knownLength !== undefined) this.slab = ownBytes(knownLength);
   }
 
   write(source: Buffer, start: number, end: number): void {
@@ -55,7 +57,7 @@ class BodyWriter {
     while (at < end) {
       if (this.slab === undefined || this.used === this.slab.length) {
         this.seal();
-        this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+        this.slab = Buffer.from(rawBuffers.take(SLAB_BYTES), 0, SLAB_BYTES);
       }
       const n = Math.min(end - at, this.slab.length - this.used);
       source.copy(this.slab, this.used, at, at + n);

@@ -195,7 +195,7 @@ export function createTronAdapter(chain: string, config: TronChainConfig, deps: 
             `chain ${chain}: block ${height} has transactions but ${rpc.url} gave no transaction infos (is storage.transHistory.switch off, or is a load balancer mixing nodes?)`,
           );
         }
-        out.push({ height, parts: [ownBuffer(segment.bytes), ownBuffer(infoBytes)] });
+        out.push({ height, parts: [ownBuffer(segment.bytes), ownBuffer(infoBytes)], lengths: [segment.bytes.byteLength, infoBytes.byteLength] });
       }
     }
     return out;
@@ -245,10 +245,11 @@ function isEmptyAnswer(bytes: Uint8Array): boolean {
   return text === '{}';
 }
 
-/** The ArrayBuffer of `bytes`, which rpc.ts and range.ts allocate for them alone (checked: a
- * shared buffer moved to a worker would take other data with it). */
+/** The ArrayBuffer of `bytes`, which rpc.ts and range.ts allocate for them alone, from its start
+ * (checked: a shared buffer moved to a worker would take other data with it). It may be larger
+ * than the bytes (a recycled buffer): RawBlock.lengths says how much is used. */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
-  assert(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer, 'raw block bytes own their ArrayBuffer');
+  assert(bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer, 'raw block bytes own their ArrayBuffer');
   return bytes.buffer;
 }
 

@@ -14,12 +14,13 @@
 
 import { NonRetryableError } from '../../errors.ts';
 import type { TronBlockHeader } from './header.ts';
-import { copyChunks, type Chunks } from './http.ts';
+import { rawBuffers } from '../../scan/buffers.ts';
+import { copyChunks, releaseChunks, type Chunks } from './http.ts';
 import { ascii, JsonCursor } from './json-scan.ts';
 import { checkLinked, readBlockSummary } from './standardize.ts';
 
 export interface BlockSegment {
-  /** The block's JSON, in an ArrayBuffer of its own. */
+  /** The block's JSON: the first bytes of an ArrayBuffer of its own (a recycled one, maybe larger). */
   bytes: Uint8Array;
   header: TronBlockHeader;
   /** The block lists transactions (so its infos cannot be `[]`). */
@@ -32,8 +33,16 @@ const LETTER_I = 0x49;
 /** Where the I of blockID is in BLOCK_START. */
 const BLOCK_START_I = 7;
 
+/** The blocks of the answer, each copied into a buffer of its own; the answer's chunks go back
+ * to the recycler (they must not be used afterwards). */
 export function splitBlockRange(body: Chunks, what: string): BlockSegment[] {
-  const segments = splitFast(body) ?? splitWalking(copyChunks(body), what);
+  let segments = splitFast(body);
+  if (segments === undefined) {
+    const joined = copyChunks(body);
+    segments = splitWalking(joined, what);
+    rawBuffers.give([joined.buffer as ArrayBuffer]);
+  }
+  releaseChunks(body);
   checkLinked(segments.map((s) => s.header), what);
   return segments;
 }

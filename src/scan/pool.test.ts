@@ -11,6 +11,9 @@ import type { CreditMatch, DecodeTask } from './types.ts';
 import { scriptToKey } from '../chains/utxo/script.ts';
 import { parseBlock } from '../chains/utxo/block.ts';
 import { fixturesSkip, rawBlockFixtures } from '../../test/helpers/utxo-fixtures.ts';
+import { startTronNode } from '../../test/helpers/tron-node.ts';
+import { accountFromSeed, trxTransfer } from '../../test/helpers/tron-txs.ts';
+import { tronAddressToBodyHex } from '../chains/tron/address.ts';
 
 const skip = fixturesSkip();
 
@@ -113,5 +116,35 @@ test('real Bitcoin and Litecoin blocks decode through the pool, hash-checked, wi
     }
   } finally {
     await pool.close();
+  }
+});
+
+test('a raw range (TRON: one getblockbylimitnext answer) gives one result per block it holds, in order', async () => {
+  const node = await startTronNode();
+  const pool = createDecodePool({ threads: 1, queueMax: 1 });
+  try {
+    const payer = accountFromSeed(31);
+    const deposit = accountFromSeed(32);
+    const blocks = [node.mine([]), node.mine([trxTransfer(payer, deposit.address, 77n)]), node.mine([])];
+    const own = (bytes: Uint8Array) => Uint8Array.from(bytes).buffer as ArrayBuffer;
+    const range = Buffer.from(`{"block":[${blocks.map((b) => Buffer.concat(b.chunks).toString()).join(',')}]}`);
+    const index = new AddressIndex();
+    index.addKey(Buffer.from(tronAddressToBodyHex(deposit.address), 'hex'));
+    const results = await pool.decode({
+      family: 'tron',
+      chain: 'tron',
+      blocks: [
+        { height: blocks[0]!.number, count: 3, parts: [own(range), ...blocks.map((b) => own(b.infos()))] },
+        { height: blocks[2]!.number, parts: [own(Buffer.concat(blocks[2]!.chunks)), own(blocks[2]!.infos())] },
+      ],
+      index: index.handle(),
+      options: { tokens: [] },
+    });
+    assert.deepEqual(results.map((r) => r.height), [...blocks.map((b) => b.number), blocks[2]!.number]);
+    assert.deepEqual(results.map((r) => r.matches.length), [0, 1, 0, 0]);
+    assert.equal((results[1]?.matches[0] as CreditMatch).amount, 77n);
+  } finally {
+    await pool.close();
+    await node.close();
   }
 });

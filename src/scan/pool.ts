@@ -7,12 +7,12 @@
 // - Backpressure, not errors: at most `threads` running plus `queueMax` queued tasks are handed to
 //   piscina; further decode() calls wait (FIFO) until one finishes. A caller that keeps a bounded
 //   number of decodes in flight (the scanner's prefetch window) is thus slowed, never failed.
-// - One result per raw block, in the order of task.blocks.
+// - One result per block, in the order of task.blocks (a raw range: one per block it holds).
 // - Optionally (options.recycle) the raw buffers come back after decoding, for reuse.
 
 import { Piscina } from 'piscina';
 import { assert, BlockDecodeError, NonRetryableError, RetryableError } from '../errors.ts';
-import type { DecodedBlock, DecodeTask } from './types.ts';
+import { blocksIn, type DecodedBlock, type DecodeTask } from './types.ts';
 import type { SerializedError, WorkerRequest, WorkerResult } from './worker.ts';
 
 /** Callers waiting for a queue slot beyond this are a runaway producer: a programmer error. */
@@ -37,7 +37,8 @@ export interface DecodePoolOptions {
 }
 
 export interface DecodePool {
-  /** Decodes the task's blocks in a worker; resolves with one DecodedBlock per raw block, in order. */
+  /** Decodes the task's blocks in a worker; resolves with one DecodedBlock per block (a raw range
+   * gives one per block it holds), in order. */
   decode(task: DecodeTask): Promise<DecodedBlock[]>;
   /** Tasks waiting for a worker: piscina's queue plus callers waiting for room in it. */
   queueDepth(): number;
@@ -83,7 +84,8 @@ export function createDecodePool(options: DecodePoolOptions): DecodePool {
     }
     if (result.buffers !== undefined) options.recycle?.(result.buffers);
     if (!result.ok) throw reviveError(result.error, task);
-    assert(result.blocks.length === task.blocks.length, `worker returned ${result.blocks.length} results for ${task.blocks.length} blocks`);
+    const expected = task.blocks.reduce((sum, raw) => sum + blocksIn(raw), 0);
+    assert(result.blocks.length === expected, `worker returned ${result.blocks.length} results for ${expected} blocks`);
     return result.blocks;
   }
 

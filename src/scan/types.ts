@@ -22,9 +22,14 @@ export interface ChainHead {
 /** Raw bytes of one block as the node sent them, moved (not copied) into a worker.
  *  utxo: [block]                       consensus serialization
  *  evm:  [block, logs]                 eth_getBlockByNumber(n, true) result JSON; eth_getLogs JSON for the watched tokens
- *  tron: [block, transactionInfos]     /wallet/getblockbynum JSON; /wallet/gettransactioninfobyblocknum JSON */
+ *  tron: [block, transactionInfos]     /wallet/getblockbynum JSON; /wallet/gettransactioninfobyblocknum JSON
+ * Or of `count` consecutive blocks from `height`, as one answer that the worker cuts (the main
+ * thread then never touches the bytes; decode returns one result per block):
+ *  tron: [range, infos × count]        /wallet/getblockbylimitnext JSON; each block's transaction infos */
 export interface RawBlock {
   height: number;
+  /** Blocks these bytes hold, from `height`; without it, one. */
+  count?: number | undefined;
   /** The hash the source asked for, when it asked by hash; the decoder verifies the bytes hash to it. */
   expectedHash?: string | undefined;
   parts: ArrayBuffer[];
@@ -95,6 +100,11 @@ export interface AddressIndexHandle {
 }
 
 /** What a worker receives: the blocks of one task, the chain's index and the family options. */
+/** Blocks a raw block stands for. */
+export function blocksIn(raw: RawBlock): number {
+  return raw.count ?? 1;
+}
+
 export interface DecodeTask {
   family: ChainFamily;
   chain: string;

@@ -15,6 +15,8 @@ import type { DecodedBlock, DecodeOptions, DecodeTask, RawBlock } from './types.
 
 export interface FamilyDecoder {
   decodeBlock(raw: RawBlock, index: IndexView, options: DecodeOptions): DecodedBlock;
+  /** A raw block with `count`: one answer holding that many consecutive blocks (types.ts). */
+  decodeRange?(raw: RawBlock, index: IndexView, options: DecodeOptions): DecodedBlock[];
 }
 
 export interface SerializedError {
@@ -36,6 +38,9 @@ export type WorkerResult = ({ ok: true; blocks: DecodedBlock[] } | { ok: false; 
   buffers?: ArrayBuffer[] | undefined;
 };
 
+/** Blocks one raw range may hold (TRON answers hold at most 100). */
+const RANGE_BLOCKS_MAX = 1_000;
+
 /** The worker message is a boundary: checked before use. */
 const TaskSchema = z.object({
   family: z.enum(['utxo', 'evm', 'tron']),
@@ -44,9 +49,10 @@ const TaskSchema = z.object({
     .array(
       z.object({
         height: z.number().int().min(0),
+        count: z.number().int().min(1).max(RANGE_BLOCKS_MAX).optional(),
         expectedHash: z.string().optional(),
-        parts: z.array(z.instanceof(ArrayBuffer)).min(1).max(16),
-        lengths: z.array(z.number().int().min(0)).max(16).optional(),
+        parts: z.array(z.instanceof(ArrayBuffer)).min(1).max(RANGE_BLOCKS_MAX + 1),
+        lengths: z.array(z.number().int().min(0)).max(RANGE_BLOCKS_MAX + 1).optional(),
       }),
     )
     .min(1)
@@ -78,7 +84,11 @@ export default async function decodeTask(message: unknown): Promise<WorkerResult
     const decoder = await decoderFor(task.family);
     const index = IndexView.from(task.index);
     const blocks: DecodedBlock[] = [];
-    for (const raw of task.blocks) blocks.push(decoder.decodeBlock(raw, index, task.options));
+    for (const raw of task.blocks) {
+      if (raw.count === undefined) blocks.push(decoder.decodeBlock(raw, index, task.options));
+      else if (decoder.decodeRange !== undefined) blocks.push(...decoder.decodeRange(raw, index, task.options));
+      else throw new Error(`the ${task.family} decoder reads one block at a time; got a range of ${raw.count}`);
+    }
     result = { ok: true, blocks };
   } catch (error) {
     result = { ok: false, error: serializeError(error) };

@@ -5,7 +5,7 @@ import { systemClock } from '../../src/common.ts';
 import { ChainSchema, type TronChainConfig } from '../../src/config.ts';
 import { NonRetryableError, RetryableError } from '../../src/errors.ts';
 import { createTronAdapter } from '../../src/chains/tron/index.ts';
-import { decodeBlock, type KeyLookup } from '../../src/chains/tron/decode.ts';
+import { decodeBlock, decodeRange, type KeyLookup } from '../../src/chains/tron/decode.ts';
 import { tronAddressToBodyHex } from '../../src/chains/tron/address.ts';
 import { rawBuffers } from '../../src/scan/buffers.ts';
 import type { CreditMatch, RawBlock } from '../../src/scan/types.ts';
@@ -41,8 +41,9 @@ async function setup(nodeOptions: TronNodeOptions = {}, config: Record<string, u
   return { node, adapter };
 }
 
+/** What the decode pool does with the adapter's raw blocks: ranges are read in the worker. */
 function decodeAll(adapter: ReturnType<typeof createTronAdapter>, raw: RawBlock[]) {
-  return raw.map((block) => decodeBlock(block, index, adapter.decodeOptions()));
+  return raw.flatMap((block) => (block.count === undefined ? [decodeBlock(block, index, adapter.decodeOptions())] : decodeRange(block, index, adapter.decodeOptions())));
 }
 
 test('verify() accepts a full node whose token has the configured decimals', async () => {
@@ -87,7 +88,7 @@ test('fetchBlocks() + decode: a TRX payment, a USDT-TRC20 payment and a failed T
   node.mine([usdt, failed]);
   node.mine([]);
   const raw = await adapter.fetchBlocks(first, first + 2);
-  assert.deepEqual(raw.map((r) => r.height), [first, first + 1, first + 2]);
+  assert.deepEqual(raw.map((r) => [r.height, r.count, r.parts.length]), [[first, 3, 4]], 'one range answer and the infos of its 3 blocks');
   const decoded = decodeAll(adapter, raw);
   assert.deepEqual(decoded.map((d) => d.hash), [first, first + 1, first + 2].map((h) => node.block(h)!.blockId));
   const credits = decoded.flatMap((d) => d.matches) as CreditMatch[];
@@ -124,10 +125,11 @@ test('fetchBlocks() of more than 100 blocks uses several ranges that must link',
   for (let i = 0; i < 150; i += 1) node.mine(i === 120 ? [trxTransfer(alice, deposit.address, 3n)] : []);
   const before = node.requests.length;
   const raw = await adapter.fetchBlocks(from, from + 149);
-  assert.equal(raw.length, 150);
+  assert.deepEqual(raw.map((r) => [r.height, r.count]), [[from, 100], [from + 100, 50]]);
   const ranges = node.requests.slice(before).filter((r) => r.path === '/wallet/getblockbylimitnext');
   assert.deepEqual(ranges.map((r) => JSON.parse(r.body)), [{ startNum: from, endNum: from + 100 }, { startNum: from + 100, endNum: from + 150 }]);
   const decoded = decodeAll(adapter, raw);
+  assert.equal(decoded.length, 150);
   assert.equal(decoded[120]?.matches.length, 1);
   decoded.slice(1).forEach((d, i) => assert.equal(d.parentHash, decoded[i]?.hash));
 });
@@ -143,6 +145,7 @@ test('fetchBlocks() of large blocks reuses recycled buffers, and stale bytes pas
   node.mine(filler(4));
   const first = await adapter.fetchBlocks(from, from + 1);
   assert.ok(first.every((raw) => raw.lengths !== undefined && raw.lengths.every((length, i) => length > 64 * 1024 && length < (raw.parts[i] as ArrayBuffer).byteLength)), 'recycler-sized parts with their lengths');
+  assert.equal(first[0]?.parts.length, 3, 'the range, then the infos of each block');
   assert.deepEqual(decodeAll(adapter, first).map((d) => d.matches.length), [1, 0]);
   // Back to the recycler, as the decode pool does; the next blocks land in the same buffers,
   // which still hold the first blocks' bytes past the new lengths.
@@ -158,15 +161,16 @@ test('fetchBlocks() of large blocks reuses recycled buffers, and stale bytes pas
   assert.equal((decoded[0]?.matches[0] as CreditMatch).amount, 9n);
 });
 
-test('fetchBlocks() retries a rate-limited request and fails retryably beyond the head', async () => {
+test('fetchBlocks() retries a rate-limited request; beyond the head, decoding fails retryably', async () => {
   const { node, adapter } = await setup();
   node.mineEmpty(2);
   node.failNextRequests(1, 429, { retryAfterS: 0 });
-  assert.equal((await adapter.fetchBlocks(node.head.number - 1, node.head.number)).length, 2);
-  await assert.rejects(adapter.fetchBlocks(node.head.number, node.head.number + 1), (e: unknown) => e instanceof RetryableError && e.code === 'tron_block_unavailable');
+  assert.equal(decodeAll(adapter, await adapter.fetchBlocks(node.head.number - 1, node.head.number)).length, 2);
+  const beyond = await adapter.fetchBlocks(node.head.number, node.head.number + 1);
+  assert.throws(() => decodeAll(adapter, beyond), (e: unknown) => e instanceof RetryableError && e.code === 'tron_block_unavailable');
 });
 
-test('fetchBlocks() reads blocks printed in another key order (the split falls back to walking)', async () => {
+test('fetchBlocks() + decode read blocks printed in another key order', async () => {
   const { node, adapter } = await setup({ keyOrder: 'shuffled' });
   const pay = trc20Transfer(alice, USDT, deposit.address, 5n);
   const from = node.head.number + 1;
@@ -177,10 +181,11 @@ test('fetchBlocks() reads blocks printed in another key order (the split falls b
   assert.deepEqual(decoded.map((d) => d.hash), [node.block(from)!.blockId, node.block(from + 1)!.blockId]);
 });
 
-test('fetchBlocks() refuses a block with transactions but no infos (transaction history off)', async () => {
+test('a block with transactions but no infos (transaction history off) fails decoding, retryably', async () => {
   const { node, adapter } = await setup({ historyOff: true });
   node.mine([trxTransfer(alice, deposit.address, 1n)]);
-  await assert.rejects(adapter.fetchBlocks(node.head.number, node.head.number), (e: unknown) => e instanceof RetryableError && e.code === 'tron_infos_incomplete');
+  const raw = await adapter.fetchBlocks(node.head.number, node.head.number);
+  assert.throws(() => decodeAll(adapter, raw), (e: unknown) => e instanceof RetryableError && e.code === 'tron_infos_incomplete' && /transHistory/.test(e.message));
 });
 
 test('verify() refuses a node of another network than the configured one (genesis block id)', async () => {

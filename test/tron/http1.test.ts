@@ -99,6 +99,52 @@ test('Content-Length and chunked answers (extensions, trailers), delivered byte 
   }
 });
 
+test('large answers land whole in one buffer: chunked ones de-chunked in place whatever the chunk and read sizes', async () => {
+  // Seeded sizes: chunks from 1 byte to 100 KB, written in pieces that cut through framing and data.
+  let seed = 7;
+  const next = (max: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return 1 + (seed % max);
+  };
+  const body = Buffer.from(Array.from({ length: 1_200_000 }, (_, i) => 0x41 + ((i * 7 + (i >> 9)) % 26)));
+  let framed = '';
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < body.length; ) {
+    const size = Math.min(next(next(2) === 1 ? 100 : 100_000), body.length - at);
+    chunks.push(Buffer.from(`${size.toString(16)}\r\n`), body.subarray(at, at + size), Buffer.from('\r\n'));
+    at += size;
+  }
+  chunks.push(Buffer.from('0\r\n\r\n'));
+  framed = Buffer.concat(chunks).toString('latin1');
+  const pieces: Buffer[] = [];
+  const all = Buffer.from(framed, 'latin1');
+  for (let at = 0; at < all.length; ) {
+    const size = Math.min(next(200_000), all.length - at);
+    pieces.push(all.subarray(at, at + size));
+    at += size;
+  }
+  const fixed = body.subarray(0, 300_000);
+  const server = await serve({
+    answers: [
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', ...pieces],
+      [`HTTP/1.1 200 OK\r\nContent-Length: ${fixed.length}\r\n\r\n`, fixed],
+      ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', ...pieces],
+    ],
+  });
+  const client = createHttpClient({ socketsMax: 1, answerBytesMax: 1 << 22 });
+  try {
+    for (const expected of [body, fixed, body]) {
+      const answer = await client.post(`${server.url}/wallet/getblockbylimitnext`, {}, '{}', 5_000);
+      assert.equal(answer.body.parts.length, 1, 'one contiguous buffer');
+      assert.equal(answer.body.length, expected.length);
+      assert.ok(Buffer.from(answer.body.parts[0] as Buffer).equals(expected), 'the exact bytes');
+    }
+    assert.equal(server.connections, 1);
+  } finally {
+    client.close();
+  }
+});
+
 test('Connection: close and HTTP/1.0 read-to-close answers end their connection; the next request opens another', async () => {
   const server = await serve({
     answers: [

@@ -10,11 +10,9 @@ import {
   TransferContractValueSchema,
   type TronBlock,
 } from '../../src/chains/tron/standardize.ts';
-import { decodeBlock } from '../../src/chains/tron/decode.ts';
-import { splitBlockRange } from '../../src/chains/tron/range.ts';
-import type { Chunks } from '../../src/chains/tron/http.ts';
+import { decodeBlock, decodeRange } from '../../src/chains/tron/decode.ts';
 import { tronAddressToBodyHex } from '../../src/chains/tron/address.ts';
-import type { CreditMatch, DebitMatch, Match } from '../../src/scan/types.ts';
+import type { CreditMatch, DebitMatch, Match, RawBlock } from '../../src/scan/types.ts';
 import { startTronNode, type StoredBlock, type TronNode } from '../helpers/tron-node.ts';
 import { accountFromSeed, trc20Transfer, trxTransfer, USDT, type ChainTx } from '../helpers/tron-txs.ts';
 
@@ -22,13 +20,6 @@ const bytes = (text: string) => new Uint8Array(Buffer.from(text));
 /** An ArrayBuffer holding exactly these bytes (a small Buffer's .buffer is Node's shared pool). */
 const own = (data: string | Uint8Array) => Uint8Array.from(typeof data === 'string' ? Buffer.from(data) : data).buffer as ArrayBuffer;
 const blockText = (b: StoredBlock) => Buffer.concat(b.chunks).toString();
-/** An answer as a socket might deliver it: in parts of `size` bytes. */
-function chunked(text: string, size = 1 << 16): Chunks {
-  const all = Buffer.from(text);
-  const parts: Buffer[] = [];
-  for (let at = 0; at < all.length; at += size) parts.push(all.subarray(at, at + size));
-  return { parts, length: all.length };
-}
 const alice = accountFromSeed(21);
 const watched = [accountFromSeed(22), accountFromSeed(23), accountFromSeed(24)];
 let node: TronNode;
@@ -69,7 +60,12 @@ test('standardizeBlock() rejects malformed blocks with a clear NonRetryableError
   }
 });
 
-test('checkLinked() and splitBlockRange() refuse blocks that do not link', () => {
+/** A raw range as the adapter hands it to a worker: the answer, then each block's infos. */
+function rawRange(text: string, from: number, infos: Buffer[]): RawBlock {
+  return { height: from, count: infos.length, parts: [own(text), ...infos.map((i) => own(i))] };
+}
+
+test('checkLinked() and decodeRange() refuse blocks that do not link', () => {
   const a = node.mine([]);
   const b = node.mine([]);
   const c = node.mine([]);
@@ -77,36 +73,42 @@ test('checkLinked() and splitBlockRange() refuse blocks that do not link', () =>
   checkLinked(headers, 'test');
   assert.throws(() => checkLinked([headers[0]!, headers[2]!], 'test'), (e: unknown) => e instanceof NonRetryableError && e.code === 'tron_blocks_unlinked');
   assert.throws(() => checkLinked([headers[1]!], 'test', { height: a.number, hash: 'ff'.repeat(32), parentHash: '' }), /does not follow/);
-  const range = (blocks: StoredBlock[]) => chunked(`{"block":[${blocks.map(blockText).join(',')}]}`);
-  assert.equal(splitBlockRange(range([a, b, c]), 'test').length, 3);
-  assert.throws(() => splitBlockRange(range([a, c]), 'test'), /does not follow/);
+  const range = (blocks: StoredBlock[]) => rawRange(`{"block":[${blocks.map(blockText).join(',')}]}`, a.number, blocks.map((x) => x.infos()));
+  assert.deepEqual(decodeRange(range([a, b, c]), indexOf([]), { tokens: [] }).map((d) => d.hash), [a, b, c].map((x) => x.blockId));
+  // c on another branch: the right height, another parent. Read while the node switched: retryable.
+  node.fork(2, [[], [trxTransfer(alice, watched[0]!.address, 3n)]]);
+  const other = node.block(c.number)!;
+  assert.notEqual(other.blockId, c.blockId);
+  assert.throws(() => decodeRange(range([a, b, other]), indexOf([]), { tokens: [] }), (e: unknown) => e instanceof RetryableError && e.code === 'tron_blocks_unlinked');
+  // A block at the wrong height is the node misbehaving.
+  assert.throws(() => decodeRange(rawRange(`{"block":[${blockText(a)},${blockText(c)}]}`, a.number, [a.infos(), c.infos()]), indexOf([]), { tokens: [] }), (e: unknown) => e instanceof NonRetryableError && e.code === 'tron_block_height_mismatch');
 });
 
-test('splitBlockRange() is not fooled by a nested object that opens with "blockID"', () => {
+test('decodeRange() reads the blocks in place whatever the spacing and unknown keys, each with its own infos', () => {
   const inner = `{"blockID":"${'ab'.repeat(32)}"}`;
   const txs = [trxTransfer(alice, watched[0]!.address, 1n), trxTransfer(alice, watched[1]!.address, 2n)];
   const odd = txs.map((tx): ChainTx => ({ ...tx, json: tx.json.replace('"ret":', `"x":[{},${inner}],"y":[${inner}],"ret":`) }));
-  const blocks = [node.mine(odd), node.mine([]), node.mine(odd.slice(1))];
-  const text = `{"block":[${blocks.map(blockText).join(',')}]}\n`;
-  const segments = splitBlockRange(chunked(text), 'test');
-  assert.deepEqual(segments.map((s) => s.header.blockId), blocks.map((b) => b.blockId));
-  assert.deepEqual(segments.map((s) => Buffer.from(s.bytes).toString()), blocks.map(blockText));
-  const decoded = decodeBlock({ height: blocks[0]!.number, parts: [own(segments[0]!.bytes), own(blocks[0]!.infos())] }, indexOf(watched.map((w) => w.address)), { tokens: [] });
-  assert.equal(decoded.matches.length, 2, 'unknown keys are skipped by the decoder');
+  const blocks = [node.mine(odd), node.mine([]), node.mine([...odd.slice(1), trc20Transfer(alice, USDT, watched[2]!.address, 7n)])];
+  const text = ` {"other": {"block": 1}, "block" : [ ${blocks.map(blockText).join(' ,\n')} ] }\n`;
+  const decoded = decodeRange(rawRange(text, blocks[0]!.number, blocks.map((b) => b.infos())), indexOf(watched.map((w) => w.address)), { tokens: [tronAddressToBodyHex(USDT)] });
+  assert.deepEqual(decoded.map((d) => [d.height, d.hash, d.txCount]), blocks.map((b) => [b.number, b.blockId, b.txs.length]));
+  assert.deepEqual(decoded.map((d) => d.matches.map((m) => (m as CreditMatch).amount)), [[1n, 2n], [], [2n, 7n]]);
+  // Infos of the wrong block are caught by their ids.
+  assert.throws(() => decodeRange(rawRange(text, blocks[0]!.number, [blocks[2]!.infos(), blocks[1]!.infos(), blocks[0]!.infos()]), indexOf([]), { tokens: [] }), RetryableError);
 });
 
-test('splitBlockRange() cuts blocks out of socket chunks of any size, each into a buffer of its own', () => {
-  const blocks = [node.mine([trxTransfer(alice, watched[0]!.address, 1n)]), node.mine([]), node.mine([trc20Transfer(alice, USDT, watched[1]!.address, 2n)])];
-  const text = ` {"block" : [ ${blocks.map(blockText).join(' ,\n')} ] }\n`;
-  for (const size of [1, 7, 12, 100, 4096, 1 << 20]) {
-    const segments = splitBlockRange(chunked(text, size), 'test');
-    assert.deepEqual(segments.map((s) => Buffer.from(s.bytes).toString()), blocks.map(blockText), `parts of ${size} bytes`);
-    for (const s of segments) assert.equal(s.bytes.buffer.byteLength, s.bytes.byteLength, 'own ArrayBuffer');
-    assert.deepEqual(segments.map((s) => s.hasTransactions), [true, false, true]);
-  }
-  assert.deepEqual(splitBlockRange(chunked('{"block":[]}\n'), 'test'), []);
-  assert.deepEqual(splitBlockRange(chunked('{}\n'), 'test'), []);
-  assert.throws(() => splitBlockRange(chunked(text.slice(0, -20)), 'test'), NonRetryableError);
+test('decodeRange() asks again for blocks the node left out, and refuses answers that are not a range', () => {
+  const blocks = [node.mine([trxTransfer(alice, watched[0]!.address, 1n)]), node.mine([])];
+  const from = blocks[0]!.number;
+  const infos = blocks.map((b) => b.infos());
+  const unavailable = (e: unknown) => e instanceof RetryableError && e.code === 'tron_block_unavailable';
+  assert.throws(() => decodeRange(rawRange(`{"block":[${blockText(blocks[0]!)}]}`, from, infos), indexOf([]), { tokens: [] }), unavailable, 'one of two');
+  assert.throws(() => decodeRange(rawRange('{"block":[]}\n', from, infos), indexOf([]), { tokens: [] }), unavailable);
+  assert.throws(() => decodeRange(rawRange('{}\n', from, infos), indexOf([]), { tokens: [] }), unavailable, 'java-tron says {} for none');
+  const text = `{"block":[${blocks.map(blockText).join(',')}]}`;
+  assert.throws(() => decodeRange(rawRange(text, from, infos.slice(0, 1)), indexOf([]), { tokens: [] }), /more than the 1 blocks asked for/);
+  assert.throws(() => decodeRange(rawRange(text.slice(0, -20), from, infos), indexOf([]), { tokens: [] }), NonRetryableError);
+  assert.throws(() => decodeRange({ ...rawRange(text, from, infos), count: 3 }, indexOf([]), { tokens: [] }), /expected \[range, 3 transaction infos\]/);
 });
 
 test('standardizeTransactionInfos() takes only infos of this block, one per transaction, in order', () => {

@@ -58,16 +58,63 @@ export function decodeBlock(raw: RawBlock, index: KeyLookup, options: DecodeOpti
   if (raw.parts.length !== 2) {
     throw new NonRetryableError('tron_raw_block_invalid', `tron raw block ${raw.height} has ${raw.parts.length} parts, expected [block, transactionInfos]`);
   }
-  const blockBytes = partBytes(raw.parts, raw.lengths, 0);
-  const infoBytes = partBytes(raw.parts, raw.lengths, 1);
-  const scan = new BlockScan(new JsonCursor(blockBytes), index, tokensOf(options));
+  const c = new JsonCursor(partBytes(raw.parts, raw.lengths, 0));
+  const decoded = decodeAt(c, raw.height, raw.expectedHash, partBytes(raw.parts, raw.lengths, 1), index, options);
+  c.finish();
+  return decoded;
+}
+
+const K_BLOCK = ascii('block');
+
+/** A /wallet/getblockbylimitnext answer, `{"block":[B1,B2,…]}`, holding raw.count consecutive
+ * blocks from raw.height, each read in place (the answer is never cut into copies), with
+ * raw.parts[1 + i] the transaction infos of block i. The blocks must be exactly the heights asked
+ * for, each linking to the one before; the node leaves out blocks it does not have, which is
+ * retryable (the head moved back, or a load balancer asked a node that is behind). */
+export function decodeRange(raw: RawBlock, index: KeyLookup, options: DecodeOptions): DecodedBlock[] {
+  const count = raw.count ?? 1;
+  if (raw.parts.length !== count + 1) {
+    throw new NonRetryableError('tron_raw_block_invalid', `tron raw range ${raw.height}+${count} has ${raw.parts.length} parts, expected [range, ${count} transaction infos]`);
+  }
+  const what = `/wallet/getblockbylimitnext [${raw.height}, ${raw.height + count})`;
+  const c = new JsonCursor(partBytes(raw.parts, raw.lengths, 0));
+  const out: DecodedBlock[] = [];
+  // java-tron answers `{}` when it has none of the blocks.
+  c.openObject();
+  while (c.nextKey()) {
+    if (!c.is(K_BLOCK)) {
+      c.skipValue();
+      continue;
+    }
+    c.openArray();
+    while (c.nextItem()) {
+      if (out.length === count) c.fail(`${what}: more than the ${count} blocks asked for`);
+      const block = decodeAt(c, raw.height + out.length, undefined, partBytes(raw.parts, raw.lengths, out.length + 1), index, options);
+      const previous = out[out.length - 1];
+      if (previous !== undefined && block.parentHash !== previous.hash) {
+        // Read while the node switched branches: the next attempt reads one branch whole.
+        throw new RetryableError('tron_blocks_unlinked', `${what}: block ${block.height} (parent ${block.parentHash}) does not follow block ${previous.height} (${previous.hash})`, { height: block.height });
+      }
+      out.push(block);
+    }
+  }
+  c.finish();
+  if (out.length !== count) {
+    throw new RetryableError('tron_block_unavailable', `${what}: the node has ${out.length} of the ${count} blocks (beyond its head?)`, { height: raw.height + out.length });
+  }
+  return out;
+}
+
+/** The block object at the cursor, its infos and its matches; the cursor ends after the object. */
+function decodeAt(c: JsonCursor, height: number, expectedHash: string | undefined, infoBytes: Uint8Array, index: KeyLookup, options: DecodeOptions): DecodedBlock {
+  const scan = new BlockScan(c, index, tokensOf(options));
   readBlock(scan);
   const h = scan.header;
-  if (h.number !== raw.height) {
-    throw new NonRetryableError('tron_block_height_mismatch', `asked for tron block ${raw.height}, the node sent block ${h.number}`);
+  if (h.number !== height) {
+    throw new NonRetryableError('tron_block_height_mismatch', `asked for tron block ${height}, the node sent block ${h.number}`);
   }
-  if (raw.expectedHash !== undefined && raw.expectedHash !== h.blockId) {
-    throw new RetryableError('tron_block_hash_mismatch', `tron block ${raw.height}: expected ${raw.expectedHash}, got ${h.blockId}`);
+  if (expectedHash !== undefined && expectedHash !== h.blockId) {
+    throw new RetryableError('tron_block_hash_mismatch', `tron block ${height}: expected ${expectedHash}, got ${h.blockId}`);
   }
   readInfos(scan, new JsonCursor(infoBytes));
 
@@ -84,6 +131,7 @@ export function decodeBlock(raw: RawBlock, index: KeyLookup, options: DecodeOpti
   };
 }
 
+/** One block object; the cursor ends right after it. */
 function readBlock(s: BlockScan): void {
   const c = s.block;
   let hasHeader = false;
@@ -96,7 +144,6 @@ function readBlock(s: BlockScan): void {
     } else if (c.is(K_TRANSACTIONS)) readTransactions(s);
     else c.skipValue();
   }
-  c.finish();
   if (s.header.blockId === '' || !hasHeader) c.fail('block without blockID or block_header');
   verifyBlockId(s.header);
 }

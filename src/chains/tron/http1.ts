@@ -2,12 +2,12 @@
 // for http:// URLs. Scanning moves ~0.5 MB of JSON per TRON block; through node:http each byte is
 // allocated three times (libuv's 64 KB read buffers, llhttp's copy of every body span, our copy
 // for the worker), and the garbage collection of that external memory was the largest cost of
-// the main thread. Here each connection reads into one reused buffer (net `onread`), and body
-// bytes go from it straight into the answer: one buffer of Content-Length bytes, or 64 KB pieces
-// for chunked answers (java-tron's large answers are chunked), which the caller then cuts into
-// the buffers that go to the workers — one allocation per byte fewer, and no object per body
-// span. Measured ~15 % less main-thread CPU per block than node:http on the same answers.
-// https:// (TronGrid) stays on node:https.
+// the main thread. Here the socket reads body bytes straight into the answer's buffer (net
+// `onread` with a buffer function), one contiguous buffer from the raw-block recycler that then
+// goes to a decode worker as it is: the kernel's copy is the only one. Chunked answers (java-tron's
+// large answers are chunked) are de-chunked in place: each data run is moved left over the framing
+// before it, within bytes just read (still in cache). The head, and anything read before the
+// body starts, goes through a small scratch buffer. https:// (TronGrid) stays on node:https.
 //
 // What it speaks: POST with Content-Length; answers with Content-Length, chunked transfer coding
 // (extensions and trailers skipped) or read-to-close; 1xx heads skipped; keep-alive unless the
@@ -16,15 +16,16 @@
 
 import net from 'node:net';
 import { rawBuffers } from '../../scan/buffers.ts';
-import { HttpAborted, HttpAnswerTooLarge, HttpTimeout, ownBytes, type Chunks, type HttpAnswer, type HttpClientOptions } from './http-answer.ts';
+import { HttpAborted, HttpAnswerTooLarge, HttpTimeout, RECYCLED_BYTES_MIN, type HttpAnswer, type HttpClientOptions } from './http-answer.ts';
 
-const READ_BUFFER_BYTES = 64 * 1024;
+const SCRATCH_BYTES = 64 * 1024;
+/** Most bytes one socket read puts into an answer's buffer. */
+const READ_WINDOW_BYTES = 256 * 1024;
+/** Room a body of unknown length keeps free for the next read; it grows (doubling) below this. */
+const READ_ROOM_MIN = 32 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const HEAD_BYTES_MAX = 32 * 1024;
 const CHUNK_LINE_BYTES_MAX = 1024;
-/** Pieces of a chunked answer, taken from the raw-block recycler (src/scan/buffers.ts) and given
- * back by whoever copies the answer out (releaseChunks). */
-const SLAB_BYTES = 64 * 1024;
 /** Requests waiting for a connection; the callers bound theirs far below this. */
 const QUEUE_MAX = 10_000;
 
@@ -32,6 +33,8 @@ interface Request {
   host: string;
   port: number;
   bytes: Buffer;
+  /** Expected body size (the last answer of the same path), for a body of unknown length. */
+  sizeHint: number;
   resolve(answer: HttpAnswer): void;
   reject(error: unknown): void;
   done: boolean;
@@ -39,64 +42,62 @@ interface Request {
 
 class Http1ProtocolError extends Error {}
 
-/** Where body bytes go: one buffer when the length is known, 64 KB pieces otherwise (both from
- * the recycler when large: fresh pages per answer cost more than copying into them). */
-class BodyWriter {
-  readonly parts: Buffer[] = [];
-  length = 0;
-  private slab: Buffer | undefined;
-  private used = 0;
+/** A buffer of its own with room for `bytes`: from the recycler when large (its capacity is then
+ * a size class, maybe larger). */
+function bodyBuffer(bytes: number): Buffer {
+  return bytes >= RECYCLED_BYTES_MIN ? Buffer.from(rawBuffers.take(bytes)) : Buffer.allocUnsafeSlow(Math.max(bytes, 1));
+}
 
-  constructor(private readonly bytesMax: number, knownLength: number | undefined) {
-    if (knownLength !== undefined) this.slab = ownBytes(knownLength);
+/** The answer's body: bytes [0, written) of one buffer that grows by doubling when it must. */
+class Body {
+  buffer: Buffer;
+  written = 0;
+
+  constructor(private readonly bytesMax: number, capacity: number) {
+    this.buffer = bodyBuffer(capacity);
   }
 
-  write(source: Buffer, start: number, end: number): void {
-    let at = start;
-    if (this.length + (end - start) > this.bytesMax) throw new HttpAnswerTooLarge(`the answer exceeds ${this.bytesMax} bytes`);
-    while (at < end) {
-      if (this.slab === undefined || this.used === this.slab.length) {
-        this.seal();
-        this.slab = Buffer.from(rawBuffers.take(SLAB_BYTES), 0, SLAB_BYTES);
-      }
-      const n = Math.min(end - at, this.slab.length - this.used);
-      source.copy(this.slab, this.used, at, at + n);
-      this.used += n;
-      this.length += n;
-      at += n;
-    }
+  /** Makes room for `bytes` more after what is written, refusing answers beyond bytesMax. */
+  reserve(bytes: number): void {
+    const needed = this.written + bytes;
+    if (needed > this.bytesMax) throw new HttpAnswerTooLarge(`the answer exceeds ${this.bytesMax} bytes`);
+    if (needed <= this.buffer.length) return;
+    const grown = bodyBuffer(Math.min(Math.max(needed, this.buffer.length * 2), this.bytesMax));
+    this.buffer.copy(grown, 0, 0, this.written);
+    if (this.buffer.length >= RECYCLED_BYTES_MIN) rawBuffers.give([this.buffer.buffer as ArrayBuffer]);
+    this.buffer = grown;
   }
 
-  finish(): Chunks {
-    this.seal();
-    return { parts: this.parts, length: this.length };
-  }
-
-  private seal(): void {
-    if (this.slab !== undefined && this.used > 0) this.parts.push(this.used === this.slab.length ? this.slab : this.slab.subarray(0, this.used));
-    this.slab = undefined;
-    this.used = 0;
+  /** Where the next read goes: after what is written, at most `limit` bytes. */
+  window(limit: number): Buffer {
+    return this.buffer.subarray(this.written, this.written + Math.min(limit, this.buffer.length - this.written));
   }
 }
+
+type Phase = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'close';
 
 /** One keep-alive connection and the parse of the answer it is reading. */
 class Connection {
   readonly socket: net.Socket;
   request: Request | undefined;
   closed = false;
-  private phase: 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'close' = 'head';
+  private phase: Phase = 'head';
   private status = 0;
   private retryAfter: string | null = null;
   private keepAlive = true;
   private remaining = 0;
   private line = '';
-  private body: BodyWriter | undefined;
-
+  private body: Body | undefined;
+  private readonly scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   private headBytes: Buffer | undefined;
 
   constructor(host: string, port: number, private readonly bytesMax: number, private readonly pool: { release(c: Connection): void }) {
-    const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-    this.socket = net.connect({ host, port, noDelay: true, onread: { buffer, callback: (n: number) => this.onRead(buffer, n) } });
+    this.socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: { buffer: () => this.target(), callback: (n: number, into: Uint8Array) => this.onRead(n, into) },
+    } as net.NetConnectOpts);
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (error) => this.fail(error));
     this.socket.on('close', () => this.fail(new Error('the connection closed before the answer ended')));
@@ -114,33 +115,62 @@ class Connection {
     this.socket.destroy();
   }
 
-  private onRead(buffer: Buffer, n: number): boolean {
+  /** The buffer the next read lands in: the body's own once the body has begun, else scratch.
+   * A Content-Length body is never read past its end, so the next answer's bytes cannot land in it. */
+  private target(): Uint8Array {
+    const body = this.body;
+    if (body === undefined || this.phase === 'head') return this.scratch;
     try {
-      this.consume(buffer, n);
+      if (this.phase === 'length') return body.window(Math.min(this.remaining, READ_WINDOW_BYTES));
+      body.reserve(READ_ROOM_MIN);
+      return body.window(READ_WINDOW_BYTES);
+    } catch (error) {
+      // Too large: fail the answer, and read what still comes into scratch until the socket closes.
+      this.destroy(error as Error);
+      return this.scratch;
+    }
+  }
+
+  private onRead(n: number, into: Uint8Array): boolean {
+    try {
+      const body = this.body;
+      if (into.buffer === this.scratch.buffer || body === undefined) this.consume(this.scratch, 0, n, false);
+      else this.consume(body.buffer, body.written, body.written + n, true);
     } catch (error) {
       this.destroy(error as Error);
     }
     return true;
   }
 
-  private consume(buffer: Buffer, n: number): void {
-    let at = 0;
-    while (at < n) {
+  /** Bytes [at, end) of `source`. In place: they were read into the body's buffer right after its
+   * written bytes, and body data among them moves left over any framing before it (the buffer is
+   * never grown meanwhile: data only moves left). From scratch: body data is copied in. */
+  private consume(source: Buffer, start: number, end: number, inPlace: boolean): void {
+    let at = start;
+    while (at < end) {
       if (this.request === undefined) throw new Http1ProtocolError('bytes from the node while no request was in flight');
-      if (this.phase === 'head') at = this.readHead(buffer, at, n);
-      else if (this.phase === 'length' || this.phase === 'chunk-data') {
-        const take = Math.min(this.remaining, n - at);
-        (this.body as BodyWriter).write(buffer, at, at + take);
-        this.remaining -= take;
+      if (this.phase === 'head') {
+        at = this.readHead(source, at, end);
+        continue;
+      }
+      const body = this.body as Body;
+      if (this.phase === 'length' || this.phase === 'chunk-data' || this.phase === 'close') {
+        const take = this.phase === 'close' ? end - at : Math.min(this.remaining, end - at);
+        if (inPlace) {
+          if (at !== body.written) source.copyWithin(body.written, at, at + take);
+        } else {
+          body.reserve(take);
+          source.copy(body.buffer, body.written, at, at + take);
+        }
+        body.written += take;
         at += take;
+        if (this.phase === 'close') continue;
+        this.remaining -= take;
         if (this.remaining === 0) {
           if (this.phase === 'length') this.complete();
           else this.phase = 'chunk-crlf';
         }
-      } else if (this.phase === 'close') {
-        (this.body as BodyWriter).write(buffer, at, n);
-        at = n;
-      } else at = this.readLine(buffer, at, n);
+      } else at = this.readLine(source, at, end);
     }
   }
 
@@ -177,7 +207,8 @@ class Connection {
     }
     if (length !== undefined && !Number.isSafeInteger(length)) throw new Http1ProtocolError('an invalid Content-Length');
     if (length !== undefined && length > this.bytesMax) throw new HttpAnswerTooLarge(`the answer exceeds ${this.bytesMax} bytes`);
-    this.body = new BodyWriter(this.bytesMax, chunked ? undefined : length);
+    const request = this.request as Request;
+    this.body = new Body(this.bytesMax, chunked || length === undefined ? Math.min(request.sizeHint + READ_ROOM_MIN, this.bytesMax) : length);
     if (chunked) this.phase = 'chunk-size';
     else if (length !== undefined) {
       this.phase = 'length';
@@ -222,7 +253,7 @@ class Connection {
   private complete(): void {
     const request = this.request as Request;
     this.request = undefined;
-    const body = (this.body as BodyWriter).finish();
+    const body = this.body as Body;
     this.body = undefined;
     this.phase = 'head';
     if (!this.keepAlive) {
@@ -231,7 +262,7 @@ class Connection {
     }
     if (!request.done) {
       request.done = true;
-      request.resolve({ status: this.status, retryAfter: this.retryAfter, body });
+      request.resolve({ status: this.status, retryAfter: this.retryAfter, body: { parts: [body.buffer.subarray(0, body.written)], length: body.written } });
     }
     // Free for the next request at once, but the pool sends nothing on it before this read is
     // consumed: bytes left in it (a node misbehaving) fail this connection rather than being
@@ -244,6 +275,7 @@ class Connection {
     this.closed = true;
     const request = this.request;
     this.request = undefined;
+    this.body = undefined;
     if (request !== undefined && !request.done) {
       request.done = true;
       request.reject(error);
@@ -261,6 +293,8 @@ export function createHttp1Client(options: HttpClientOptions): Http1Client {
   const idle: Connection[] = [];
   const busy = new Set<Connection>();
   const queue: Request[] = [];
+  /** Body size of the last answer per path: where a body of unknown length starts its buffer. */
+  const sizeHints = new Map<string, number>();
   options.signal?.addEventListener('abort', () => closeAll(new HttpAborted('aborted')), { once: true });
 
   function closeAll(error: Error): void {
@@ -318,9 +352,12 @@ export function createHttp1Client(options: HttpClientOptions): Http1Client {
           host: url.hostname,
           port: url.port === '' ? 80 : Number(url.port),
           bytes,
+          sizeHint: sizeHints.get(url.pathname) ?? 0,
           done: false,
           resolve: (answer) => {
             finish();
+            // A handful of paths: the map stays small.
+            if (sizeHints.size < 64 || sizeHints.has(url.pathname)) sizeHints.set(url.pathname, answer.body.length);
             resolve(answer);
           },
           reject: (error) => {

@@ -27,10 +27,8 @@ import {
 } from './rpc.ts';
 import {
   blockRefOf,
-  checkLinked,
   ConstantResultSchema,
   ContractInfoSchema,
-  isEmptyArray,
   isEmptyObject,
   parseNodeJson,
   parseWith,
@@ -38,7 +36,6 @@ import {
   standardizeBlock,
   standardizeTransactionInfos,
 } from './standardize.ts';
-import { splitBlockRange, type BlockSegment } from './range.ts';
 
 /** Blocks one fetchBlocks call may ask for; the scanner asks for a handful at a time. */
 export const FETCH_BLOCKS_MAX = 1_000;
@@ -169,6 +166,10 @@ export function createTronAdapter(chain: string, config: TronChainConfig, deps: 
     return blockRefOf(h);
   }
 
+  /** One raw range per /wallet/getblockbylimitnext answer (at most 100 blocks) with the infos of
+   * each of its blocks. The main thread only moves bytes: the worker reads the blocks in place and
+   * checks them (decode.ts decodeRange: the heights asked for, linked, blockIDs, one info per
+   * transaction); the scanner checks that ranges link to each other and to what it applied. */
   async function fetchBlocks(from: number, to: number): Promise<RawBlock[]> {
     assert(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to, `fetchBlocks(${from}, ${to}) needs 0 <= from <= to`);
     assert(to - from + 1 <= FETCH_BLOCKS_MAX, `fetchBlocks asks for at most ${FETCH_BLOCKS_MAX} blocks, got ${to - from + 1}`);
@@ -176,42 +177,16 @@ export function createTronAdapter(chain: string, config: TronChainConfig, deps: 
     // Blocks (by range) and infos (one request per block) travel at the same time.
     const infosPromise = mapInFlight(heights, INFO_REQUESTS_IN_FLIGHT_MAX, (h) => getTransactionInfoByBlockNum(rpc, h));
     infosPromise.catch(() => {}); // awaited below; a block error must not leave it unhandled
-    const ranges: Array<Promise<BlockSegment[]>> = [];
-    for (let start = from; start <= to; start += BLOCK_RANGE_MAX) {
-      const end = Math.min(to + 1, start + BLOCK_RANGE_MAX);
-      ranges.push(fetchRange(start, end));
-    }
-    const blocks = await Promise.all(ranges);
+    const starts: number[] = [];
+    for (let start = from; start <= to; start += BLOCK_RANGE_MAX) starts.push(start);
+    const ranges = await Promise.all(starts.map((start) => getBlockByLimitNext(rpc, start, Math.min(to + 1, start + BLOCK_RANGE_MAX))));
     const infos = await infosPromise;
-    relinkable(() => checkLinked(blocks.flatMap((segments) => segments.map((s) => s.header)), `fetchBlocks ${from}..${to} ${rpc.url}`));
-    const out: RawBlock[] = [];
-    for (const segments of blocks) {
-      for (const segment of segments) {
-        const height = segment.header.number;
-        const infoBytes = infos[height - from] as Uint8Array;
-        if (segment.hasTransactions && isEmptyArray(infoBytes)) {
-          throw new RetryableError(
-            'tron_infos_incomplete',
-            `chain ${chain}: block ${height} has transactions but ${rpc.url} gave no transaction infos (is storage.transHistory.switch off, or is a load balancer mixing nodes?)`,
-          );
-        }
-        out.push({ height, parts: [ownBuffer(segment.bytes), ownBuffer(infoBytes)], lengths: [segment.bytes.byteLength, infoBytes.byteLength] });
-      }
-    }
-    return out;
-  }
-
-  async function fetchRange(start: number, end: number): Promise<BlockSegment[]> {
-    const what = `/wallet/getblockbylimitnext [${start}, ${end}) ${rpc.url}`;
-    const body = await getBlockByLimitNext(rpc, start, end);
-    const segments = relinkable(() => splitBlockRange(body, what));
-    if (segments.length !== end - start) {
-      throw new RetryableError('tron_block_unavailable', `${what}: the node has ${segments.length} of the ${end - start} blocks (beyond its head?)`);
-    }
-    segments.forEach((segment, i) => {
-      if (segment.header.number !== start + i) throw new NonRetryableError('tron_block_height_mismatch', `${what}: block ${i} of the answer is ${segment.header.number}`);
+    return ranges.map((range, k) => {
+      const start = starts[k] as number;
+      const count = Math.min(to + 1, start + BLOCK_RANGE_MAX) - start;
+      const parts = [range, ...infos.slice(start - from, start - from + count)];
+      return { height: start, count, parts: parts.map(ownBuffer), lengths: parts.map((bytes) => bytes.byteLength) };
     });
-    return segments;
   }
 
   return {
@@ -225,17 +200,6 @@ export function createTronAdapter(chain: string, config: TronChainConfig, deps: 
     fetchBlocks,
     decodeOptions: () => decodeOptions,
   };
-}
-
-/** Runs `check`; blocks that do not link are a chain that moved while we read it (a reorg between
- * two requests, or during one), which the next attempt reads whole: retryable. */
-function relinkable<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    if ((error as { code?: string }).code === 'tron_blocks_unlinked') throw new RetryableError('tron_blocks_unlinked', (error as Error).message, {}, { cause: error });
-    throw error;
-  }
 }
 
 /** The node's `{}` (no such block), whitespace aside. */

@@ -40,10 +40,9 @@ export interface TronRpcOptions {
 export interface TronRpc {
   /** The node URL without credentials, for messages. */
   readonly url: string;
-  /** POSTs `body` to `path`; the response bytes once they are neither an HTTP nor a TRON error. */
+  /** POSTs `body` to `path`; the response bytes once they are neither an HTTP nor a TRON error:
+   * the first bytes of an ArrayBuffer of their own (a recycled one when large, maybe larger). */
   post(path: string, body: Record<string, unknown>): Promise<Uint8Array>;
-  /** The same, the answer left in the socket's chunks (for answers that are cut up anyway). */
-  postChunks(path: string, body: Record<string, unknown>): Promise<Chunks>;
   /** Closes the kept-alive connections. */
   close(): void;
 }
@@ -112,7 +111,6 @@ export function createTronRpc(options: TronRpcOptions): TronRpc {
     url,
     close: () => client.close(),
     post: async (path, body) => joinChunks(await postWithRetries(path, body)),
-    postChunks: postWithRetries,
   };
 }
 
@@ -134,12 +132,12 @@ export function getBlockByNum(rpc: TronRpc, num: number): Promise<Uint8Array> {
 }
 
 /** /wallet/getblockbylimitnext: `{"block":[…]}` for heights [startNum, endNum), at most 100;
- * blocks the node does not have are left out. The answer stays in chunks: range.ts cuts it. */
-export function getBlockByLimitNext(rpc: TronRpc, startNum: number, endNum: number): Promise<Chunks> {
+ * blocks the node does not have are left out (decode.ts decodeRange reads it in a worker). */
+export function getBlockByLimitNext(rpc: TronRpc, startNum: number, endNum: number): Promise<Uint8Array> {
   if (!(endNum > startNum && endNum - startNum <= BLOCK_RANGE_MAX)) {
     throw new NonRetryableError('tron_range_invalid', `getblockbylimitnext [${startNum}, ${endNum}): a range holds 1 to ${BLOCK_RANGE_MAX} blocks`);
   }
-  return rpc.postChunks('/wallet/getblockbylimitnext', { startNum, endNum });
+  return rpc.post('/wallet/getblockbylimitnext', { startNum, endNum });
 }
 
 /** /wallet/gettransactioninfobyblocknum: the TransactionInfo (receipt, logs, result) of every

@@ -6,7 +6,8 @@ import { RetryableError } from '../../errors.ts';
 import type { CreditMatch, DebitMatch } from '../../scan/types.ts';
 import { bytesToHex, HEX_VALUE, tronAddressFromBody } from './address.ts';
 import { BODY_DIGITS, PAIR, PAIR_FROM, PAIR_TO, sameDigits, tokenIndex, topicAddressInto, TOPIC_DIGITS, TX_ID_DIGITS, txidAt, viewOf, type BlockScan } from './decode-state.ts';
-import { ascii, latin1, type JsonCursor } from './json-scan.ts';
+import { ascii, latin1, Literal, type JsonCursor } from './json-scan.ts';
+import { fastPaths } from './fast-paths.ts';
 
 const K_ID = ascii('id');
 const K_BLOCK_NUMBER = ascii('blockNumber');
@@ -37,7 +38,19 @@ export function readInfos(s: BlockScan, c: JsonCursor): void {
         extra = true;
         break;
       }
-      readInfo(s, c, s.txFailedInInfo.length);
+      const start = c.pos;
+      const tx = s.txFailedInInfo.length;
+      const matchesBefore = s.tokenMatches.length;
+      const logsBefore = s.logOrdinal;
+      if (fastPaths.enabled && readInfoFast(s, c, tx)) {
+        fastPaths.taken += 1;
+        continue;
+      }
+      // Start over on this info with the general reader: nothing of the attempt is kept.
+      c.pos = start;
+      s.tokenMatches.length = matchesBefore;
+      s.logOrdinal = logsBefore;
+      readInfo(s, c, tx);
     }
   }
   const infos = s.txFailedInInfo.length;
@@ -70,23 +83,34 @@ function readInfo(s: BlockScan, c: JsonCursor, tx: number): void {
       c.readString();
       if (!c.is(V_SUCESS) && !c.is(V_SUCCESS)) failed = true;
     } else if (c.is(K_RECEIPT)) {
-      c.openObject();
-      while (c.nextKey()) {
-        if (!c.is(K_RESULT)) {
-          c.skipValue();
-          continue;
-        }
-        c.readString();
-        if (!c.is(V_SUCCESS) && !c.is(V_DEFAULT)) failed = true;
-        c.skipRestOfObject();
-        break;
-      }
+      if (readReceiptFailed(c)) failed = true;
     } else if (c.is(K_LOG)) {
       c.openArray();
       while (c.nextItem()) readLog(s, c);
     } else c.skipValue();
   }
   if (idStart < 0) c.fail('transaction info without id');
+  finishInfo(s, c, tx, idStart, failed, first);
+}
+
+/** receipt.result is other than SUCCESS or DEFAULT (the transaction failed). */
+function readReceiptFailed(c: JsonCursor): boolean {
+  c.openObject();
+  while (c.nextKey()) {
+    if (!c.is(K_RESULT)) {
+      c.skipValue();
+      continue;
+    }
+    c.readString();
+    const failed = !c.is(V_SUCCESS) && !c.is(V_DEFAULT);
+    c.skipRestOfObject();
+    return failed;
+  }
+  return false;
+}
+
+/** What an info says, once read: its id matches the block's transaction, its matches stand or go. */
+function finishInfo(s: BlockScan, c: JsonCursor, tx: number, idStart: number, failed: boolean, first: number): void {
   if (!sameDigits(s.infosView, idStart, s.blockView, s.txIdStarts[tx] as number, TX_ID_DIGITS)) {
     throw new RetryableError(
       'tron_infos_mismatch',
@@ -103,6 +127,95 @@ function readInfo(s: BlockScan, c: JsonCursor, tx: number): void {
     const txid = txidAt(c, idStart);
     for (let i = first; i < s.tokenMatches.length; i += 1) (s.tokenMatches[i] as CreditMatch | DebitMatch).txid = txid;
   }
+}
+
+// The shape java-tron prints a TransactionInfo in (compact, protobuf field order):
+//   {"id":"…"[,"fee":…],"blockNumber":…,"blockTimeStamp":…[,"contractResult":["…"…]]
+//   [,"contract_address":"…"][,"receipt":{…}][,"log":[{"address":"…","topics":[…],"data":"…"}…]]}
+// (data before topics is taken too), matched piece by piece; the receipt object is read the
+// general way. Anything else (result/resMessage of a failed transaction, internal transactions,
+// another order, whitespace, escapes) returns false and the general reader starts over.
+const L_INFO_ID = new Literal('{"id":');
+const L_INFO_FEE = new Literal(',"fee":');
+const L_INFO_BLOCK_NUMBER = new Literal(',"blockNumber":');
+const L_INFO_BLOCK_TIME = new Literal(',"blockTimeStamp":');
+const L_INFO_CONTRACT_RESULT = new Literal(',"contractResult":[');
+const L_INFO_CONTRACT_ADDRESS = new Literal(',"contract_address":');
+const L_INFO_RECEIPT = new Literal(',"receipt":');
+const L_INFO_LOG = new Literal(',"log":[');
+const L_LOG_ADDRESS = new Literal('{"address":');
+const L_LOG_TOPICS = new Literal(',"topics":[');
+const L_LOG_DATA = new Literal(',"data":');
+const L_COMMA = new Literal(',');
+const L_ARRAY_END = new Literal(']');
+const L_OBJECT_END = new Literal('}');
+
+function readInfoFast(s: BlockScan, c: JsonCursor, tx: number): boolean {
+  const first = s.tokenMatches.length;
+  if (!c.lit(L_INFO_ID) || !c.str() || c.stop - c.start !== TX_ID_DIGITS) return false;
+  const idStart = c.start;
+  if (c.lit(L_INFO_FEE) && !c.digits()) return false;
+  if (!c.lit(L_INFO_BLOCK_NUMBER) || !c.digits()) return false;
+  const number = c.digitsValue();
+  if (number < 0) return false;
+  if (number !== s.header.number) throw new RetryableError('tron_infos_mismatch', `tron block ${s.header.number}: a transaction info says block ${number}`);
+  if (!c.lit(L_INFO_BLOCK_TIME) || !c.digits()) return false;
+  if (c.lit(L_INFO_CONTRACT_RESULT)) {
+    if (!c.lit(L_ARRAY_END)) {
+      if (!c.str()) return false;
+      while (c.lit(L_COMMA)) if (!c.str()) return false;
+      if (!c.lit(L_ARRAY_END)) return false;
+    }
+  }
+  if (c.lit(L_INFO_CONTRACT_ADDRESS) && !c.str()) return false;
+  const failed = c.lit(L_INFO_RECEIPT) && readReceiptFailed(c);
+  if (c.lit(L_INFO_LOG) && !c.lit(L_ARRAY_END)) {
+    do if (!readLogFast(s, c)) return false;
+    while (c.lit(L_COMMA));
+    if (!c.lit(L_ARRAY_END)) return false;
+  }
+  if (!c.lit(L_OBJECT_END)) return false;
+  finishInfo(s, c, tx, idStart, failed, first);
+  return true;
+}
+
+function readLogFast(s: BlockScan, c: JsonCursor): boolean {
+  if (!c.lit(L_LOG_ADDRESS) || !c.str()) return false;
+  const addressStart = c.stop - c.start === BODY_DIGITS ? c.start : -1;
+  let dataStart = -1;
+  let dataStop = -1;
+  if (c.lit(L_LOG_DATA)) {
+    if (!c.str()) return false;
+    dataStart = c.start;
+    dataStop = c.stop;
+  }
+  if (!c.lit(L_LOG_TOPICS)) return false;
+  let topics = 0;
+  let topic0 = -1;
+  let topic1 = -1;
+  let topic2 = -1;
+  if (!c.lit(L_ARRAY_END)) {
+    do {
+      if (!c.str() || c.stop - c.start !== TOPIC_DIGITS) return false;
+      if (topics === 0) topic0 = c.start;
+      else if (topics === 1) topic1 = c.start;
+      else if (topics === 2) topic2 = c.start;
+      topics += 1;
+    } while (c.lit(L_COMMA));
+    if (!c.lit(L_ARRAY_END)) return false;
+  }
+  if (dataStart < 0) {
+    if (!c.lit(L_LOG_DATA) || !c.str()) return false;
+    dataStart = c.start;
+    dataStop = c.stop;
+  }
+  // An empty topics list is read the general way (the general reader skips such a log's rest
+  // differently); so is anything after data.
+  if (topics === 0 || !c.lit(L_OBJECT_END)) return false;
+  const position = s.logOrdinal;
+  s.logOrdinal += 1;
+  matchLog(s, c, position, addressStart, topics, topic0, topic1, topic2, dataStart, dataStop);
+  return true;
 }
 
 /** One log: a Transfer of a configured token touching a watched address becomes a match (its txid
@@ -142,6 +255,11 @@ function readLog(s: BlockScan, c: JsonCursor): void {
       break;
     }
   }
+  matchLog(s, c, position, addressStart, topics, topic0, topic1, topic2, dataStart, dataStop);
+}
+
+/** A log read: the match it makes, if it is a configured token's Transfer touching a watched address. */
+function matchLog(s: BlockScan, c: JsonCursor, position: number, addressStart: number, topics: number, topic0: number, topic1: number, topic2: number, dataStart: number, dataStop: number): void {
   // The token first: most logs of a block are someone else's, and that shows in the first bytes.
   if (addressStart < 0 || topics !== 3) return;
   const token = tokenIndex(s, s.infosView, addressStart);

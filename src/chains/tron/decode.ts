@@ -29,9 +29,12 @@ import { partBytes } from '../../scan/buffers.ts';
 import type { DecodedBlock, DecodeOptions, Match, RawBlock } from '../../scan/types.ts';
 import { bytesToHex, tronAddressFromBody } from './address.ts';
 import { readBlockHeaderObject, readBlockId, verifyBlockId } from './header.ts';
-import { ascii, JsonCursor } from './json-scan.ts';
+import { ascii, JsonCursor, Literal } from './json-scan.ts';
 import { BlockScan, BODY_DIGITS, hexInto, PAIR, PAIR_FROM, PAIR_TO, tokensOf, TX_ID_DIGITS, txidAt, type KeyLookup } from './decode-state.ts';
 import { readInfos } from './decode-infos.ts';
+import { fastPaths } from './fast-paths.ts';
+
+export { fastPaths } from './fast-paths.ts';
 
 export type { KeyLookup } from './decode-state.ts';
 
@@ -153,7 +156,129 @@ function readTransactions(s: BlockScan): void {
   c.openArray();
   while (c.nextItem()) {
     if (s.txIdStarts.length === BLOCK_TRANSACTIONS_MAX) c.fail(`more than ${BLOCK_TRANSACTIONS_MAX} transactions in one block`);
+    const start = c.pos;
+    if (fastPaths.enabled && readTransactionFast(s)) {
+      fastPaths.taken += 1;
+      continue;
+    }
+    c.pos = start;
     readTransaction(s);
+  }
+}
+
+
+// The shape java-tron prints a transaction in (compact, keys in this order):
+//   {"ret":[{"contractRet":"…"}],"signature":["…"…],"txID":"…","raw_data":{"contract":[{"parameter":
+//   {"value":{…},"type_url":"…"},"type":"…"}],"ref_block_bytes":"…","ref_block_hash":"…",
+//   "expiration":…[,"fee_limit":…],"timestamp":…},"raw_data_hex":"…"}
+// matched piece by piece (JsonCursor.lit/str/digits: 4 bytes per comparison, memchr for strings)
+// instead of key by key; the contract's value object is read the general way. Anything else —
+// another key order, whitespace, an escape, an extra key — makes it return false, and the
+// general reader starts over on the same transaction. Nothing is recorded before the end.
+const L_TX_HEAD = new Literal('{"ret":[{"contractRet":');
+const L_TX_SIGNATURE = new Literal('}],"signature":[');
+const L_COMMA = new Literal(',');
+const L_TX_ID = new Literal('],"txID":');
+const L_TX_VALUE = new Literal(',"raw_data":{"contract":[{"parameter":{"value":');
+const L_TX_TYPE_URL = new Literal(',"type_url":');
+const L_TX_TYPE = new Literal('},"type":');
+const L_TX_CONTRACT_END = new Literal('}]');
+const L_TX_REF_BYTES = new Literal(',"ref_block_bytes":');
+const L_TX_REF_HASH = new Literal(',"ref_block_hash":');
+const L_TX_EXPIRATION = new Literal(',"expiration":');
+const L_TX_FEE_LIMIT = new Literal(',"fee_limit":');
+const L_TX_TIMESTAMP = new Literal(',"timestamp":');
+const L_OBJECT_END = new Literal('}');
+const L_TX_RAW_HEX = new Literal(',"raw_data_hex":');
+
+function readTransactionFast(s: BlockScan): boolean {
+  const c = s.block;
+  if (!c.lit(L_TX_HEAD) || !c.str()) return false;
+  const succeeded = c.is(V_SUCCESS);
+  if (!c.lit(L_TX_SIGNATURE) || !c.str()) return false;
+  while (c.lit(L_COMMA)) if (!c.str()) return false;
+  if (!c.lit(L_TX_ID) || !c.str() || c.stop - c.start !== TX_ID_DIGITS) return false;
+  const txIdStart = c.start;
+  if (!c.lit(L_TX_VALUE)) return false;
+  if (!readContractValueFast(c)) readContractValue(c);
+  if (!c.lit(L_TX_TYPE_URL) || !c.str() || !c.lit(L_TX_TYPE) || !c.str()) return false;
+  const transfer = c.is(V_TRANSFER_CONTRACT);
+  if (!c.lit(L_TX_CONTRACT_END)) return false;
+  // The rest of raw_data is not needed: its usual keys are matched, anything else skipped.
+  const fixed = c.lit(L_TX_REF_BYTES) && c.str() && c.lit(L_TX_REF_HASH) && c.str() && c.lit(L_TX_EXPIRATION) && c.digits() && (!c.lit(L_TX_FEE_LIMIT) || c.digits()) && c.lit(L_TX_TIMESTAMP) && c.digits() && c.lit(L_OBJECT_END);
+  if (!fixed) return false;
+  if (!c.lit(L_TX_RAW_HEX) || !c.str() || !c.lit(L_OBJECT_END)) return false;
+  const tx = s.txIdStarts.length;
+  s.txIdStarts.push(txIdStart);
+  s.txSucceeded.push(succeeded);
+  if (transfer && succeeded && value.amountStart >= 0) matchTransfer(s, tx, txIdStart, value.ownerStart, value.toStart, value.amountStart, value.amountStop);
+  return true;
+}
+
+// The two value shapes of nearly every transaction: a TRC-20 call and a TRX transfer.
+const L_VALUE_DATA = new Literal('{"data":');
+const L_VALUE_OWNER = new Literal(',"owner_address":');
+const L_VALUE_CONTRACT = new Literal(',"contract_address":');
+const L_VALUE_AMOUNT = new Literal('{"amount":');
+const L_VALUE_TO = new Literal(',"to_address":');
+
+/** readContractValue() for {"data","owner_address","contract_address"} and
+ * {"amount","owner_address","to_address"} exactly; false (not moved) for anything else. */
+function readContractValueFast(c: JsonCursor): boolean {
+  const start = c.pos;
+  value.ownerStart = -1;
+  value.toStart = -1;
+  value.amountStart = -1;
+  value.amountStop = -1;
+  if (c.lit(L_VALUE_DATA)) {
+    if (c.str() && c.lit(L_VALUE_OWNER) && fastAddress(c)) {
+      const ownerStart = c.start + 2;
+      if (c.lit(L_VALUE_CONTRACT) && c.str() && c.lit(L_OBJECT_END)) {
+        value.ownerStart = ownerStart;
+        return true;
+      }
+    }
+  } else if (c.lit(L_VALUE_AMOUNT) && c.digits()) {
+    const amountStart = c.start;
+    const amountStop = c.stop;
+    if (c.lit(L_VALUE_OWNER) && fastAddress(c)) {
+      const ownerStart = c.start + 2;
+      if (c.lit(L_VALUE_TO) && fastAddress(c) && c.lit(L_OBJECT_END)) {
+        value.ownerStart = ownerStart;
+        value.toStart = c.start + 2;
+        value.amountStart = amountStart;
+        value.amountStop = amountStop;
+        return true;
+      }
+    }
+  }
+  c.pos = start;
+  return false;
+}
+
+/** A string that readAddressString() accepts: 42 characters starting with 41 (its start in start). */
+function fastAddress(c: JsonCursor): boolean {
+  return c.str() && c.stop - c.start === BODY_DIGITS + 2 && c.bytes[c.start] === 0x34 && c.bytes[c.start + 1] === 0x31;
+}
+
+/** What readContractValue found: where owner_address, to_address and amount are (-1: absent). */
+const value = { ownerStart: -1, toStart: -1, amountStart: -1, amountStop: -1 };
+
+/** A contract's parameter.value object (TransferContract: owner_address, to_address, amount). */
+function readContractValue(c: JsonCursor): void {
+  value.ownerStart = -1;
+  value.toStart = -1;
+  value.amountStart = -1;
+  value.amountStop = -1;
+  c.openObject();
+  while (c.nextKey()) {
+    if (c.is(K_OWNER_ADDRESS)) value.ownerStart = readAddressString(c);
+    else if (c.is(K_TO_ADDRESS)) value.toStart = readAddressString(c);
+    else if (c.is(K_AMOUNT)) {
+      c.readDigits();
+      value.amountStart = c.start;
+      value.amountStop = c.stop;
+    } else c.skipValue();
   }
 }
 
@@ -202,16 +327,11 @@ function readTransaction(s: BlockScan): void {
                   c.skipValue();
                   continue;
                 }
-                c.openObject();
-                while (c.nextKey()) {
-                  if (c.is(K_OWNER_ADDRESS)) ownerStart = readAddressString(c);
-                  else if (c.is(K_TO_ADDRESS)) toStart = readAddressString(c);
-                  else if (c.is(K_AMOUNT)) {
-                    c.readDigits();
-                    amountStart = c.start;
-                    amountStop = c.stop;
-                  } else c.skipValue();
-                }
+                readContractValue(c);
+                ownerStart = value.ownerStart;
+                toStart = value.toStart;
+                amountStart = value.amountStart;
+                amountStop = value.amountStop;
               }
             } else c.skipValue();
             if (seen === 3) {

@@ -48,6 +48,24 @@ function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
+/** Exact bytes a fast path expects at the cursor (JsonCursor.lit), compared 4 at a time. */
+export class Literal {
+  readonly bytes: Uint8Array;
+  /** The bytes as big-endian 32-bit words, the last zero-padded and compared under `mask`. */
+  readonly words: Int32Array;
+  readonly mask: number;
+
+  constructor(text: string) {
+    this.bytes = ascii(text);
+    const padded = new Uint8Array(Math.ceil(this.bytes.length / 4) * 4);
+    padded.set(this.bytes);
+    const view = new DataView(padded.buffer);
+    this.words = Int32Array.from({ length: padded.length / 4 }, (_, i) => view.getInt32(i * 4));
+    const tail = this.bytes.length % 4;
+    this.mask = tail === 0 ? -1 : (-1 << (8 * (4 - tail))) | 0;
+  }
+}
+
 export class JsonCursor {
   readonly bytes: Uint8Array;
   readonly end: number;
@@ -60,10 +78,13 @@ export class JsonCursor {
   private readonly stack = new Uint8Array(JSON_DEPTH_MAX);
   /** The same bytes as a Buffer, for its native indexOf. */
   private readonly view: Buffer;
+  /** And as a DataView, for comparing literals 4 bytes at a time. */
+  private readonly data: DataView;
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.bytes = bytes;
     this.view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.end = end;
   }
@@ -138,6 +159,71 @@ export class JsonCursor {
     if (p >= this.end || b[p] !== COLON) this.failAt(p, 'expected :');
     this.pos = p + 1;
     return true;
+  }
+
+  // ---- Fast-path primitives: they match compact JSON of an expected shape exactly, and on a
+  // mismatch return false without moving, so that the caller can read the value the general way
+  // (or start over with the general reader). They never accept what the general reader would
+  // read differently: no whitespace is skipped, and a string holding an escape is refused.
+
+  /** True (and past it) when the bytes at the cursor are exactly `literal`. */
+  lit(literal: Literal): boolean {
+    const p = this.pos;
+    const words = literal.words;
+    const last = words.length - 1;
+    if (p + words.length * 4 > this.end) return this.litNearEnd(literal);
+    const data = this.data;
+    for (let i = 0; i < last; i += 1) if (data.getInt32(p + i * 4) !== words[i]) return false;
+    if ((data.getInt32(p + last * 4) & literal.mask) !== words[last]) return false;
+    this.pos = p + literal.bytes.length;
+    return true;
+  }
+
+  private litNearEnd(literal: Literal): boolean {
+    const pattern = literal.bytes;
+    if (this.pos + pattern.length > this.end) return false;
+    for (let i = 0; i < pattern.length; i += 1) if (this.bytes[this.pos + i] !== pattern[i]) return false;
+    this.pos += pattern.length;
+    return true;
+  }
+
+  /** A string without escapes right at the cursor: its content in start/stop, the cursor after it. */
+  str(): boolean {
+    const p = this.pos;
+    const b = this.bytes;
+    if (b[p] !== QUOTE) return false;
+    const quote = this.view.indexOf(QUOTE, p + 1);
+    if (quote < 0 || quote >= this.end) return false;
+    // A backslash anywhere would need the general reader; only one right before the quote can
+    // change where the string ends, and any other escape is left as it is by both readers.
+    if (b[quote - 1] === BACKSLASH) return false;
+    this.start = p + 1;
+    this.stop = quote;
+    this.pos = quote + 1;
+    return true;
+  }
+
+  /** Plain digits right at the cursor (an integer, not a fraction or exponent) into start/stop. */
+  digits(): boolean {
+    const b = this.bytes;
+    const begin = this.pos;
+    let p = begin;
+    while (p < this.end && (b[p] as number) >= DIGIT_0 && (b[p] as number) <= DIGIT_9) p += 1;
+    if (p === begin) return false;
+    const next = p < this.end ? (b[p] as number) : -1;
+    if (next === 0x2e || next === 0x65 || next === 0x45) return false;
+    this.start = begin;
+    this.stop = p;
+    this.pos = p;
+    return true;
+  }
+
+  /** The digits in start/stop as a number, when there are at most 15 (else -1). */
+  digitsValue(): number {
+    if (this.stop - this.start > SAFE_DIGITS_MAX) return -1;
+    let value = 0;
+    for (let i = this.start; i < this.stop; i += 1) value = value * 10 + ((this.bytes[i] as number) - DIGIT_0);
+    return value;
   }
 
   /** Moves to the next element of the array being read; false (and the `]` consumed) at its end. */

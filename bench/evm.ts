@@ -26,6 +26,7 @@ import { systemClock } from '../src/common.ts';
 import { ChainSchema, type EvmChainConfig } from '../src/config.ts';
 import { createEvmAdapter } from '../src/chains/evm/index.ts';
 import { AddressIndex } from '../src/scan/address-index.ts';
+import { rawBuffers } from '../src/scan/buffers.ts';
 import { createDecodePool, TASKS_PER_THREAD_DEFAULT } from '../src/scan/pool.ts';
 import type { DecodedBlock, RawBlock } from '../src/scan/types.ts';
 
@@ -67,7 +68,7 @@ const config = ChainSchema.parse({
   rpc: { url, batchMax: RANGE_BLOCKS, logsBlockRangeMax: RANGE_BLOCKS },
 }) as EvmChainConfig;
 const adapter = createEvmAdapter('bench', config, { logger: pino({ level: 'warn' }), clock: systemClock, signal: new AbortController().signal });
-const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX, tasksPerThread: TASKS_PER_THREAD });
+const pool = createDecodePool({ threads: THREADS, queueMax: QUEUE_MAX, tasksPerThread: TASKS_PER_THREAD, recycle: (buffers) => rawBuffers.give(buffers) });
 const handle = index.handle();
 const options = adapter.decodeOptions();
 /** Share of the settle run the main thread's event loop was busy (the rest: waiting on I/O and workers). */

@@ -15,6 +15,7 @@
 // expected shape is parsed in full instead; both ways build matches from parsed objects.
 
 import { NonRetryableError } from '../../errors.ts';
+import { partBytes } from '../../scan/buffers.ts';
 import type { CreditMatch, DebitMatch, DecodedBlock, DecodeOptions, Match, RawBlock } from '../../scan/types.ts';
 import { ADDRESS_RE, ADDRESS_TOPIC_RE, checksumAddress, HASH_RE, LOOSE_QUANTITY_RE, strip0x, TRANSFER_TOPIC } from './hex.ts';
 import { asBuffer, hasNoEscapes, hexToBytesInto, hexValueAt, KeyPattern, scanBlockHeader, skipWhitespace, type BlockHeaderScan } from './json-scan.ts';
@@ -41,7 +42,7 @@ interface NativeScan {
 
 export function decodeBlock(raw: RawBlock, index: KeyIndex, options: DecodeOptions): DecodedBlock {
   if (raw.parts.length !== 2) throw malformed(raw.height, `expected 2 parts (block, logs), got ${raw.parts.length}`);
-  const block = asBuffer(raw.parts[0] as ArrayBuffer);
+  const block = asBuffer(partBytes(raw.parts, raw.lengths, 0));
   const native = scanNativeFast(block, index, raw.height) ?? scanNativeFull(block, index, raw.height);
   const { header } = native;
   if (header.number !== raw.height) throw malformed(raw.height, `the node returned block ${header.number}`);
@@ -49,7 +50,7 @@ export function decodeBlock(raw: RawBlock, index: KeyIndex, options: DecodeOptio
     throw malformed(raw.height, `hash ${header.hash} is not the expected ${raw.expectedHash}`);
   }
   const tokens = new Set((options.tokens ?? []).map((token) => token.toLowerCase()));
-  const logs = asBuffer(raw.parts[1] as ArrayBuffer);
+  const logs = asBuffer(partBytes(raw.parts, raw.lengths, 1));
   const tokenMatches = logsHaveNoCandidate(logs, header, index, native.txCount) ? [] : decodeTransferLogs(logs, header, index, tokens, native.txCount);
   return {
     height: header.number,

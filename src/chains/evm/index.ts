@@ -139,7 +139,9 @@ export function createEvmAdapter(chain: string, config: EvmChainConfig, deps: Ev
       const group = byBlock.get(height) ?? [];
       checkLogsAgainst(group, facts);
       byBlock.delete(height);
-      raws.push({ height, expectedHash: strip0x(facts.hash), parts: [bytes.buffer as ArrayBuffer, joinLogs(group).buffer as ArrayBuffer] });
+      const logs = joinLogs(group);
+      assert(bytes.byteOffset === 0 && logs.byteOffset === 0, 'raw block bytes start their own ArrayBuffer');
+      raws.push({ height, expectedHash: strip0x(facts.hash), parts: [bytes.buffer as ArrayBuffer, logs.buffer as ArrayBuffer], lengths: [bytes.byteLength, logs.byteLength] });
       previous = facts;
     }
     assert(byBlock.size === 0, 'eth_getLogs returned only logs of the requested range');

@@ -79,3 +79,22 @@ test('on corrupted bytes the fast paths give exactly what the general reader giv
   }
   assert.ok(differentOutcomes > 100, 'the corruptions reach both outcomes');
 });
+
+test('a receipt that says REVERT without a result key drops the transfer in both readers', () => {
+  const found = blocks
+    .map((block) => ({ block, result: decode(() => ({ height: block.number, parts: [own(Buffer.concat(block.chunks)), own(block.infos())] }), true) }))
+    .map(({ block, result }) => ({ block, credit: 'ok' in result ? result.ok.matches.find((m) => m.kind === 'credit' && m.asset === USDT) : undefined }))
+    .find(({ credit }) => credit !== undefined);
+  assert.ok(found?.credit !== undefined && found.credit.kind === 'credit', 'a USDT credit to revert');
+  const { block, credit } = found;
+  const bytes = Buffer.concat(block.chunks);
+  const infos = block.infos().toString();
+  // That transaction's info: its receipt result turns into REVERT.
+  const at = infos.indexOf(`"id":"${credit.txid}"`);
+  const receipt = infos.indexOf('"result":"SUCCESS"}', at);
+  const reverted = `${infos.slice(0, receipt)}"result":"REVERT"}${infos.slice(receipt + '"result":"SUCCESS"}'.length)}`;
+  const raw = () => ({ height: block.number, parts: [own(bytes), own(Buffer.from(reverted))] });
+  const fast = decode(raw, true);
+  assert.deepEqual(fast, decode(raw, false));
+  assert.ok('ok' in fast && !fast.ok.matches.some((m) => m.kind !== 'spend' && m.txid === credit.txid), 'no match of the reverted transaction');
+});

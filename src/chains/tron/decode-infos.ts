@@ -146,9 +146,9 @@ const L_INFO_LOG = new Literal(',"log":[');
 const L_LOG_ADDRESS = new Literal('{"address":');
 const L_LOG_TOPICS = new Literal(',"topics":[');
 const L_LOG_DATA = new Literal(',"data":');
-const L_COMMA = new Literal(',');
-const L_ARRAY_END = new Literal(']');
-const L_OBJECT_END = new Literal('}');
+const COMMA = 0x2c;
+const RBRACKET = 0x5d;
+const RBRACE = 0x7d;
 
 function readInfoFast(s: BlockScan, c: JsonCursor, tx: number): boolean {
   const first = s.tokenMatches.length;
@@ -161,22 +161,53 @@ function readInfoFast(s: BlockScan, c: JsonCursor, tx: number): boolean {
   if (number !== s.header.number) throw new RetryableError('tron_infos_mismatch', `tron block ${s.header.number}: a transaction info says block ${number}`);
   if (!c.lit(L_INFO_BLOCK_TIME) || !c.digits()) return false;
   if (c.lit(L_INFO_CONTRACT_RESULT)) {
-    if (!c.lit(L_ARRAY_END)) {
+    if (!c.char(RBRACKET)) {
       if (!c.str()) return false;
-      while (c.lit(L_COMMA)) if (!c.str()) return false;
-      if (!c.lit(L_ARRAY_END)) return false;
+      while (c.char(COMMA)) if (!c.str()) return false;
+      if (!c.char(RBRACKET)) return false;
     }
   }
   if (c.lit(L_INFO_CONTRACT_ADDRESS) && !c.str()) return false;
-  const failed = c.lit(L_INFO_RECEIPT) && readReceiptFailed(c);
-  if (c.lit(L_INFO_LOG) && !c.lit(L_ARRAY_END)) {
-    do if (!readLogFast(s, c)) return false;
-    while (c.lit(L_COMMA));
-    if (!c.lit(L_ARRAY_END)) return false;
+  let failed = false;
+  if (c.lit(L_INFO_RECEIPT)) {
+    const receipt = readReceiptFast(c);
+    if (receipt < 0) return false;
+    failed = receipt === 1;
   }
-  if (!c.lit(L_OBJECT_END)) return false;
+  if (c.lit(L_INFO_LOG) && !c.char(RBRACKET)) {
+    do if (!readLogFast(s, c)) return false;
+    while (c.char(COMMA));
+    if (!c.char(RBRACKET)) return false;
+  }
+  if (!c.char(RBRACE)) return false;
   finishInfo(s, c, tx, idStart, failed, first);
   return true;
+}
+
+// A ResourceReceipt: numbers in protobuf field order, result (a string) between net_fee and
+// energy_penalty_total; every field optional.
+const RECEIPT_NUMBERS_BEFORE = ['energy_usage', 'energy_fee', 'origin_energy_usage', 'energy_usage_total', 'net_usage', 'net_fee'].map((key) => [new Literal(`"${key}":`), new Literal(`,"${key}":`)] as const);
+const RECEIPT_RESULT = [new Literal('"result":'), new Literal(',"result":')] as const;
+const RECEIPT_PENALTY = [new Literal('"energy_penalty_total":'), new Literal(',"energy_penalty_total":')] as const;
+const LBRACE = 0x7b;
+
+/** readReceiptFailed() for receipts of exactly that shape: 1 failed, 0 not, -1 another shape. */
+function readReceiptFast(c: JsonCursor): number {
+  if (!c.char(LBRACE)) return -1;
+  let first = true;
+  for (const field of RECEIPT_NUMBERS_BEFORE) {
+    if (!c.lit(field[first ? 0 : 1])) continue;
+    if (!c.digits()) return -1;
+    first = false;
+  }
+  let failed = 0;
+  if (c.lit(RECEIPT_RESULT[first ? 0 : 1])) {
+    if (!c.str()) return -1;
+    failed = c.is(V_SUCCESS) || c.is(V_DEFAULT) ? 0 : 1;
+    first = false;
+  }
+  if (c.lit(RECEIPT_PENALTY[first ? 0 : 1]) && !c.digits()) return -1;
+  return c.char(RBRACE) ? failed : -1;
 }
 
 function readLogFast(s: BlockScan, c: JsonCursor): boolean {
@@ -194,15 +225,15 @@ function readLogFast(s: BlockScan, c: JsonCursor): boolean {
   let topic0 = -1;
   let topic1 = -1;
   let topic2 = -1;
-  if (!c.lit(L_ARRAY_END)) {
+  if (!c.char(RBRACKET)) {
     do {
       if (!c.str() || c.stop - c.start !== TOPIC_DIGITS) return false;
       if (topics === 0) topic0 = c.start;
       else if (topics === 1) topic1 = c.start;
       else if (topics === 2) topic2 = c.start;
       topics += 1;
-    } while (c.lit(L_COMMA));
-    if (!c.lit(L_ARRAY_END)) return false;
+    } while (c.char(COMMA));
+    if (!c.char(RBRACKET)) return false;
   }
   if (dataStart < 0) {
     if (!c.lit(L_LOG_DATA) || !c.str()) return false;
@@ -211,7 +242,7 @@ function readLogFast(s: BlockScan, c: JsonCursor): boolean {
   }
   // An empty topics list is read the general way (the general reader skips such a log's rest
   // differently); so is anything after data.
-  if (topics === 0 || !c.lit(L_OBJECT_END)) return false;
+  if (topics === 0 || !c.char(RBRACE)) return false;
   const position = s.logOrdinal;
   s.logOrdinal += 1;
   matchLog(s, c, position, addressStart, topics, topic0, topic1, topic2, dataStart, dataStop);

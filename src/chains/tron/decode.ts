@@ -177,7 +177,6 @@ function readTransactions(s: BlockScan): void {
 // general reader starts over on the same transaction. Nothing is recorded before the end.
 const L_TX_HEAD = new Literal('{"ret":[{"contractRet":');
 const L_TX_SIGNATURE = new Literal('}],"signature":[');
-const L_COMMA = new Literal(',');
 const L_TX_ID = new Literal('],"txID":');
 const L_TX_VALUE = new Literal(',"raw_data":{"contract":[{"parameter":{"value":');
 const L_TX_TYPE_URL = new Literal(',"type_url":');
@@ -188,7 +187,9 @@ const L_TX_REF_HASH = new Literal(',"ref_block_hash":');
 const L_TX_EXPIRATION = new Literal(',"expiration":');
 const L_TX_FEE_LIMIT = new Literal(',"fee_limit":');
 const L_TX_TIMESTAMP = new Literal(',"timestamp":');
-const L_OBJECT_END = new Literal('}');
+const COMMA = 0x2c;
+const RBRACKET = 0x5d;
+const RBRACE = 0x7d;
 const L_TX_RAW_HEX = new Literal(',"raw_data_hex":');
 
 function readTransactionFast(s: BlockScan): boolean {
@@ -196,7 +197,7 @@ function readTransactionFast(s: BlockScan): boolean {
   if (!c.lit(L_TX_HEAD) || !c.str()) return false;
   const succeeded = c.is(V_SUCCESS);
   if (!c.lit(L_TX_SIGNATURE) || !c.str()) return false;
-  while (c.lit(L_COMMA)) if (!c.str()) return false;
+  while (c.char(COMMA)) if (!c.str()) return false;
   if (!c.lit(L_TX_ID) || !c.str() || c.stop - c.start !== TX_ID_DIGITS) return false;
   const txIdStart = c.start;
   if (!c.lit(L_TX_VALUE)) return false;
@@ -205,9 +206,9 @@ function readTransactionFast(s: BlockScan): boolean {
   const transfer = c.is(V_TRANSFER_CONTRACT);
   if (!c.lit(L_TX_CONTRACT_END)) return false;
   // The rest of raw_data is not needed: its usual keys are matched, anything else skipped.
-  const fixed = c.lit(L_TX_REF_BYTES) && c.str() && c.lit(L_TX_REF_HASH) && c.str() && c.lit(L_TX_EXPIRATION) && c.digits() && (!c.lit(L_TX_FEE_LIMIT) || c.digits()) && c.lit(L_TX_TIMESTAMP) && c.digits() && c.lit(L_OBJECT_END);
+  const fixed = c.lit(L_TX_REF_BYTES) && c.str() && c.lit(L_TX_REF_HASH) && c.str() && c.lit(L_TX_EXPIRATION) && c.digits() && (!c.lit(L_TX_FEE_LIMIT) || c.digits()) && c.lit(L_TX_TIMESTAMP) && c.digits() && c.char(RBRACE);
   if (!fixed) return false;
-  if (!c.lit(L_TX_RAW_HEX) || !c.str() || !c.lit(L_OBJECT_END)) return false;
+  if (!c.lit(L_TX_RAW_HEX) || !c.str() || !c.char(RBRACE)) return false;
   const tx = s.txIdStarts.length;
   s.txIdStarts.push(txIdStart);
   s.txSucceeded.push(succeeded);
@@ -233,7 +234,7 @@ function readContractValueFast(c: JsonCursor): boolean {
   if (c.lit(L_VALUE_DATA)) {
     if (c.str() && c.lit(L_VALUE_OWNER) && fastAddress(c)) {
       const ownerStart = c.start + 2;
-      if (c.lit(L_VALUE_CONTRACT) && c.str() && c.lit(L_OBJECT_END)) {
+      if (c.lit(L_VALUE_CONTRACT) && c.str() && c.char(RBRACE)) {
         value.ownerStart = ownerStart;
         return true;
       }
@@ -243,7 +244,7 @@ function readContractValueFast(c: JsonCursor): boolean {
     const amountStop = c.stop;
     if (c.lit(L_VALUE_OWNER) && fastAddress(c)) {
       const ownerStart = c.start + 2;
-      if (c.lit(L_VALUE_TO) && fastAddress(c) && c.lit(L_OBJECT_END)) {
+      if (c.lit(L_VALUE_TO) && fastAddress(c) && c.char(RBRACE)) {
         value.ownerStart = ownerStart;
         value.toStart = c.start + 2;
         value.amountStart = amountStart;

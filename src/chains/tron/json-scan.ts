@@ -187,6 +187,13 @@ export class JsonCursor {
     return true;
   }
 
+  /** True (and past it) when the byte at the cursor is `byte`: lit() for one character. */
+  char(byte: number): boolean {
+    if (this.bytes[this.pos] !== byte || this.pos >= this.end) return false;
+    this.pos += 1;
+    return true;
+  }
+
   /** A string without escapes right at the cursor: its content in start/stop, the cursor after it. */
   str(): boolean {
     const p = this.pos;

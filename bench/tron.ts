@@ -1,9 +1,10 @@
 // npm run bench:tron — TRON scanning throughput: blocks fetched from a TRON full-node HTTP API,
 // decoded and matched against 1,000,000 watched addresses.
-//   settle:   the TRON adapter's fetchBlocks (/wallet/getblockbylimitnext ranges + one
-//             /wallet/gettransactioninfobyblocknum per block, raw bytes kept, headers checked and
-//             linked) and the decode pool (2 worker threads walking the JSON bytes, shared
-//             AddressIndex of 20-byte keys)
+//   settle:   the TRON adapter's fetchBlocks (one /wallet/getblockbylimitnext range of
+//             BENCH_RANGE_BLOCKS blocks + one /wallet/gettransactioninfobyblocknum per block,
+//             read straight into recycled buffers) and the decode pool (2 worker threads reading
+//             each range answer in place: heights, links, blockIDs, infos checked; shared
+//             AddressIndex of 20-byte keys), one task per range as the scanner does
 //   baseline: the usual tronweb approach on the same node and the same blocks: trx.getBlockByNumber
 //             + fullNode.request('wallet/gettransactioninfobyblocknum'), TronWeb.address.fromHex
 //             on every TRX transfer and USDT Transfer log, Set lookups of base58 strings
@@ -14,6 +15,8 @@
 // checked against a count made independently from the generated transactions. Comment lines
 // give the CPU spent per block (this process: main thread and workers; the node child), so a run
 // on a shared machine can be read against its load average.
+// BENCH_BASELINE_SECONDS=0 skips the baseline; BENCH_CHILD_ARGS passes flags to the node child
+// (e.g. --cpu-prof).
 // Last line: {"bench":"tron","blocks_per_s":…,"baseline_blocks_per_s":…,"ratio":…,"watched":1000000}
 
 import { spawn } from 'node:child_process';

@@ -24,6 +24,8 @@ const KEPT_BYTES_MAX = 512 * 1024 * 1024;
 
 export class BufferRecycler {
   private readonly free = new Map<number, ArrayBuffer[]>();
+  /** Every buffer on a free list, to refuse one given twice without searching the lists. */
+  private readonly onLists = new Set<ArrayBuffer>();
   private keptBytes = 0;
   /** Buffers handed out from a free list, and allocated afresh (for tests and metrics). */
   reused = 0;
@@ -41,6 +43,7 @@ export class BufferRecycler {
     const list = this.free.get(size);
     const found = list?.pop();
     if (found !== undefined) {
+      this.onLists.delete(found);
       this.keptBytes -= size;
       this.reused += 1;
       return found;
@@ -56,12 +59,13 @@ export class BufferRecycler {
     for (const buffer of buffers) {
       const size = buffer.byteLength;
       if (classOf(size) !== size) continue;
+      // A buffer given twice would be handed to two owners at once: refuse the programmer error.
+      if (this.onLists.has(buffer)) throw new Error('a buffer was given back twice');
+      if (this.keptBytes + size > this.keptBytesMax) continue;
       let list = this.free.get(size);
       if (list === undefined) this.free.set(size, (list = []));
-      // A buffer given twice would be handed to two owners at once: refuse the programmer error.
-      if (list.includes(buffer)) throw new Error('a buffer was given back twice');
-      if (this.keptBytes + size > this.keptBytesMax) continue;
       list.push(buffer);
+      this.onLists.add(buffer);
       this.keptBytes += size;
     }
   }

@@ -5,7 +5,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { createHttpClient, HttpAnswerTooLarge, HttpTimeout } from '../../src/chains/tron/http.ts';
+import { createHttpClient, HttpAnswerTooLarge, HttpTimeout, joinChunks } from '../../src/chains/tron/http.ts';
 import { startTronNode } from '../helpers/tron-node.ts';
 import { accountFromSeed, trc20Transfer, USDT } from '../helpers/tron-txs.ts';
 
@@ -210,6 +210,12 @@ test('the socket client and node:http give the same bytes for the same node answ
       assert.equal(a.status, 200);
       assert.ok(a.body.length > 10_000, path);
       assert.ok(Buffer.concat(a.body.parts).equals(Buffer.concat(b.body.parts)), path);
+      // The socket client's answer is its own buffer, handed on as it is; node:http's chunks are
+      // slices of Node's read buffers, which must be copied before anything moves them to a worker.
+      assert.equal(joinChunks(a.body).buffer, a.body.parts[0]?.buffer, path);
+      const joined = joinChunks(b.body);
+      assert.ok(b.body.parts.every((part) => part.buffer !== joined.buffer), path);
+      assert.ok(Buffer.from(joined).equals(Buffer.concat(b.body.parts)), path);
     }
   } finally {
     sockets.close();

@@ -1,8 +1,8 @@
 // What an HTTP answer is, for both clients (http.ts over node:http(s), http1.ts over plain
 // sockets): its status, Retry-After and body as chunks, and the errors a request ends with.
-// Large bodies live in buffers of the raw-block recycler (src/scan/buffers.ts): whoever copies
-// the bytes out gives the chunks back (releaseChunks), and what goes to a worker comes back
-// through the decode pool.
+// Large bodies live in buffers of the raw-block recycler (src/scan/buffers.ts); what goes to a
+// worker comes back through the decode pool. Only buffers that are the answer's own may be moved
+// to a worker or recycled: node:http's chunks are slices of buffers Node itself still uses.
 
 import { rawBuffers } from '../../scan/buffers.ts';
 
@@ -10,6 +10,8 @@ import { rawBuffers } from '../../scan/buffers.ts';
 export interface Chunks {
   parts: Buffer[];
   length: number;
+  /** The one part starts an ArrayBuffer that belongs to this answer alone (http1.ts answers). */
+  owned?: boolean;
 }
 
 export interface HttpAnswer {
@@ -58,22 +60,12 @@ export function copyChunks(body: Chunks, start = 0, end = body.length): Uint8Arr
   return new Uint8Array(out.buffer, 0, end - start);
 }
 
-/** Gives the answer's buffers back for reuse: only once nothing refers to them (every byte that
- * is still needed was copied out). */
-export function releaseChunks(body: Chunks): void {
-  rawBuffers.give(new Set(body.parts.map((part) => part.buffer as ArrayBuffer)));
-}
-
-
 /** The answer in one buffer of its own, as a view of its first bytes: the answer's own buffer
- * when it arrived as exactly one (a Content-Length answer, or one short chunked piece), else a
- * copy (and the pieces go back to the recycler). */
+ * when it owns one (http1.ts), else a copy. */
 export function joinChunks(body: Chunks): Uint8Array {
-  const only = body.parts.length === 1 ? body.parts[0] : undefined;
-  if (only !== undefined && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer) {
+  const only = body.parts[0];
+  if (body.owned === true && body.parts.length === 1 && only !== undefined && only.byteOffset === 0 && only.buffer instanceof ArrayBuffer) {
     return new Uint8Array(only.buffer, 0, only.byteLength);
   }
-  const joined = copyChunks(body);
-  releaseChunks(body);
-  return joined;
+  return copyChunks(body);
 }

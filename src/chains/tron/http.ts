@@ -11,7 +11,7 @@ import https from 'node:https';
 import { HttpAborted, HttpAnswerTooLarge, HttpTimeout, type Chunks, type HttpAnswer, type HttpClientOptions } from './http-answer.ts';
 import { createHttp1Client } from './http1.ts';
 
-export { copyChunks, joinChunks, releaseChunks, HttpAborted, HttpAnswerTooLarge, HttpTimeout, type Chunks, type HttpAnswer, type HttpClientOptions } from './http-answer.ts';
+export { copyChunks, joinChunks, HttpAborted, HttpAnswerTooLarge, HttpTimeout, type Chunks, type HttpAnswer, type HttpClientOptions } from './http-answer.ts';
 
 export interface HttpClient {
   /** POSTs `body`; fails with HttpTimeout after `timeoutMs`, with HttpAborted on shutdown. */

@@ -262,7 +262,7 @@ class Connection {
     }
     if (!request.done) {
       request.done = true;
-      request.resolve({ status: this.status, retryAfter: this.retryAfter, body: { parts: [body.buffer.subarray(0, body.written)], length: body.written } });
+      request.resolve({ status: this.status, retryAfter: this.retryAfter, body: { parts: [body.buffer.subarray(0, body.written)], length: body.written, owned: true } });
     }
     // Free for the next request at once, but the pool sends nothing on it before this read is
     // consumed: bytes left in it (a node misbehaving) fail this connection rather than being

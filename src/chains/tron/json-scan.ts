@@ -270,42 +270,23 @@ export class JsonCursor {
   readString(): void {
     const p = this.skipSpace(this.pos);
     if (p >= this.end || this.bytes[p] !== QUOTE) this.failAt(p, 'expected a string');
-    const stop = this.valueStringEnd(p + 1);
+    const stop = this.stringEnd(p + 1, 0);
     this.start = p + 1;
     this.stop = stop;
     this.pos = stop + 1;
   }
 
-  /** stringEnd for a value: in node JSON nearly every string value is a hash, an address or
-   * call data (40 to thousands of hex digits), found fastest by memchr straight away. */
-  private valueStringEnd(from: number): number {
-    const b = this.bytes;
-    let at = from;
-    for (;;) {
-      const quote = this.view.indexOf(QUOTE, at);
-      if (quote < 0 || quote >= this.end) {
-        this.pos = from;
-        this.fail('unterminated string');
-      }
-      if (b[quote - 1] !== BACKSLASH) return quote;
-      // An odd run of backslashes before the quote escapes it.
-      let slashes = 0;
-      while (quote - 1 - slashes >= from && b[quote - 1 - slashes] === BACKSLASH) slashes += 1;
-      if ((slashes & 1) === 0) return quote;
-      at = quote + 1;
-    }
-  }
-
   /** Index of the quote closing a string whose content starts at `from`. Most strings are keys
    * and short values, found fastest by a plain loop; long ones (raw_data_hex, signatures, call
-   * data) are left to Buffer.indexOf, which is memchr. */
-  private stringEnd(from: number): number {
+   * data) are left to Buffer.indexOf, which is memchr. For a value, `plainBytes` 0 goes to memchr
+   * at once: in node JSON nearly every string value is a hash, an address or call data. */
+  private stringEnd(from: number, plainBytes = SHORT_STRING_BYTES): number {
     const b = this.bytes;
     const end = this.end;
     let at = from;
     for (;;) {
       let quote = -1;
-      const near = Math.min(at + SHORT_STRING_BYTES, end);
+      const near = Math.min(at + plainBytes, end);
       for (let p = at; p < near; p += 1) {
         if (b[p] === QUOTE) {
           quote = p;
@@ -383,7 +364,7 @@ export class JsonCursor {
     this.pos = p;
     const byte = p < this.end ? (this.bytes[p] as number) : -1;
     if (byte === QUOTE) {
-      this.pos = this.valueStringEnd(p + 1) + 1;
+      this.pos = this.stringEnd(p + 1, 0) + 1;
     } else if (byte === LBRACE || byte === LBRACKET) {
       this.skipContainer();
     } else {
@@ -425,7 +406,7 @@ export class JsonCursor {
       if (c === QUOTE) {
         // After `:` or `[` it is a value (usually long hex), else most likely a key.
         const before = b[p - 1];
-        p = (before === COLON || before === LBRACKET ? this.valueStringEnd(p + 1) : this.stringEnd(p + 1)) + 1;
+        p = (before === COLON || before === LBRACKET ? this.stringEnd(p + 1, 0) : this.stringEnd(p + 1)) + 1;
         continue;
       }
       if (c === LBRACE || c === LBRACKET) {

@@ -11,7 +11,7 @@ import type { AssetRegistry } from '../invoices/assets.ts';
 import type { InvoiceService } from '../invoices/service.ts';
 import { invoiceJson, type ViewContext } from '../invoices/view.ts';
 import { listDeliveries, redeliver } from '../webhooks/deliveries.ts';
-import { checkCallbackUrl } from '../webhooks/ssrf.ts';
+import { CallbackUrl, checkCallbackUrl, describeUrlProblem } from '../webhooks/ssrf.ts';
 import { ApiError, validationError } from './errors.ts';
 import { route, type RouteSpec } from './routes.ts';
 
@@ -27,7 +27,7 @@ export const CreateInvoiceBody = z.strictObject({
   expires_at: z.iso.datetime({ offset: true }).optional().describe('Expiry as an ISO 8601 time; or give expires_in_minutes (default 30)'),
   confirmations: z.number().int().min(1).optional(),
   order_id: z.string().min(1).max(200).optional(),
-  callback_url: z.string().max(2000).optional(),
+  callback_url: CallbackUrl.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
 }).refine((b) => (b.amount === undefined) !== (b.amount_usd === undefined), { message: 'give exactly one of amount and amount_usd', path: ['amount'] })
   .refine((b) => b.expires_in_minutes === undefined || b.expires_at === undefined, { message: 'give at most one of expires_in_minutes and expires_at', path: ['expires_at'] });
@@ -96,7 +96,7 @@ export function v1Routes(deps: V1Deps): RouteSpec[] {
         }
         if (body.callback_url !== undefined) {
           const problem = checkCallbackUrl(body.callback_url, common.config.webhooks.allowPrivateAddresses);
-          if (problem !== undefined) throw validationError([{ field: 'body.callback_url', message: callbackProblem(problem) }]);
+          if (problem !== undefined) throw validationError([{ field: 'body.callback_url', message: describeUrlProblem(problem) }]);
         }
         const outcome = await invoices.create(merchantId, {
           asset: body.asset, amount: body.amount, amountUsd: body.amount_usd, expiresInMinutes: body.expires_in_minutes,
@@ -194,13 +194,4 @@ export function v1Routes(deps: V1Deps): RouteSpec[] {
       },
     }),
   ];
-}
-
-function callbackProblem(problem: string): string {
-  switch (problem) {
-    case 'private_address': return 'callback URLs may not point at private, loopback or link-local addresses';
-    case 'scheme_not_allowed': return 'callback URLs must be http:// or https://';
-    case 'credentials_not_allowed': return 'callback URLs may not carry credentials';
-    default: return 'not a URL';
-  }
 }

@@ -2,6 +2,7 @@
 // failed at run time), 2 the command line or the configuration is wrong (usage is printed).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
 import { loadConfig, type Config, type ConfigInput } from '../config.ts';
 import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
 import { payDemoInvoice } from '../demo/pay.ts';
@@ -11,6 +12,8 @@ import { startEngine, openDatabase } from '../main.ts';
 import { migrate } from '../db/migrate.ts';
 import { checkInvariants, formatViolations } from '../ledger/invariants.ts';
 import { createApiKey, createMerchant, revokeApiKey } from '../merchants/merchants.ts';
+import { ApiKeyIp, ApiKeyLabel, ApiKeyOrigin, MerchantId, MerchantName } from '../merchants/schemas.ts';
+import { CallbackUrl, checkCallbackUrl, describeUrlProblem } from '../webhooks/ssrf.ts';
 import { inspectBlockFile } from './inspect.ts';
 
 export const USAGE = `Usage: settle <command> [options]
@@ -46,6 +49,9 @@ const COMMON_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 export class UsageError extends Error {}
+
+/** A flag's value is refused: one sentence naming the flag, exit 2, no usage text to bury it. */
+export class FlagError extends Error {}
 
 interface Command {
   options?: ParseArgsConfig['options'];
@@ -110,6 +116,10 @@ export async function main(argv: string[], out: (line: string) => void = console
   } catch (error) {
     if (error instanceof ConfigError) {
       err(`settle: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof FlagError) {
+      err(`settle ${name}: ${error.message}`);
       return 2;
     }
     if (error instanceof UsageError) {
@@ -204,6 +214,17 @@ function stringOption(values: Record<string, unknown>, name: string, required = 
   return undefined;
 }
 
+/** The flags parsed by `schema`, keyed by flag name; the first refused one is a FlagError naming it. */
+function parseFlags<T extends z.ZodType>(schema: T, flags: Record<string, unknown>): z.output<T> {
+  const parsed = schema.safeParse(flags);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+  const [flag, index] = issue.path;
+  const given = flags[String(flag)];
+  const value = typeof index === 'number' && Array.isArray(given) ? given[index] : given;
+  throw new FlagError(`--${String(flag)} ${JSON.stringify(value)} is not valid: ${issue.message}`);
+}
+
 /** Opens the database (migrated) for a one-off command and closes it after. */
 /** A common for one-off commands: their logs go to stderr, their results to stdout. */
 function oneOffCommon(settings: Config): Common {
@@ -226,9 +247,15 @@ async function withDatabase<T>(config: () => Config, name: string, fn: (common: 
 
 async function runMerchant({ config, values, positionals, out }: CommandContext): Promise<number> {
   if (positionals[0] !== 'create') throw new UsageError('merchant: the subcommand is create');
-  const name = stringOption(values, 'name', true);
+  const flags = parseFlags(z.object({ name: MerchantName, id: MerchantId.optional(), 'callback-url': CallbackUrl.optional() }), {
+    name: stringOption(values, 'name', true), id: stringOption(values, 'id'), 'callback-url': stringOption(values, 'callback-url'),
+  });
+  const callbackUrl = flags['callback-url'];
+  // The same address rule as the API: a stored URL is called later with the merchant's secret.
+  const problem = callbackUrl === undefined ? undefined : checkCallbackUrl(callbackUrl, config().webhooks.allowPrivateAddresses);
+  if (problem !== undefined) throw new FlagError(`--callback-url ${JSON.stringify(callbackUrl)} is refused: ${describeUrlProblem(problem)}`);
   const merchant = await withDatabase(config, 'merchant', (common, sql) =>
-    createMerchant(sql, common.random, { id: stringOption(values, 'id'), name, callbackUrl: stringOption(values, 'callback-url') }));
+    createMerchant(sql, common.random, { id: flags.id, name: flags.name, callbackUrl }));
   out(JSON.stringify({ id: merchant.id, name: merchant.name, webhook_secret: merchant.webhookSecret, callback_url: merchant.callbackUrl ?? null }, null, 2));
   return 0;
 }
@@ -236,12 +263,11 @@ async function runMerchant({ config, values, positionals, out }: CommandContext)
 async function runKey({ config, values, positionals, out }: CommandContext): Promise<number> {
   const merchantId = stringOption(values, 'merchant', true);
   if (positionals[0] === 'create') {
+    const flags = parseFlags(z.object({ merchant: MerchantId, label: ApiKeyLabel.optional(), ip: z.array(ApiKeyIp), origin: z.array(ApiKeyOrigin) }), {
+      merchant: merchantId, label: stringOption(values, 'label'), ip: values.ip ?? [], origin: values.origin ?? [],
+    });
     const key = await withDatabase(config, 'key', (common, sql) =>
-      createApiKey(sql, common.random, merchantId, {
-        label: stringOption(values, 'label'),
-        ipAllow: (values.ip as string[] | undefined) ?? [],
-        originAllow: (values.origin as string[] | undefined) ?? [],
-      }));
+      createApiKey(sql, common.random, flags.merchant, { label: flags.label, ipAllow: flags.ip, originAllow: flags.origin }));
     out(JSON.stringify({ merchant_id: key.merchantId, key_id: key.keyId, secret: key.secret, note: 'the secret is shown once; Settle stores only its hash' }, null, 2));
     return 0;
   }

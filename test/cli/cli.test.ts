@@ -133,6 +133,48 @@ test('settle merchant create and key create/revoke print what the operator needs
   assert.equal(again.code, 1);
 });
 
+test('settle merchant create and key create refuse what the API would refuse: exit 2, one sentence naming the flag, nothing stored', async () => {
+  const [{ count: merchantsBefore } = { count: 0 }] = await db.sql<{ count: number }[]>`select count(*)::int as count from merchants`;
+  const merchantCases: Array<[string[], RegExp]> = [
+    [['--callback-url', 'javascript:alert(1)'], /--callback-url "javascript:alert\(1\)" is not valid: callback URLs must be http:\/\/ or https:\/\//],
+    [['--callback-url', 'http://127.0.0.1:9/x'], /--callback-url "http:\/\/127\.0\.0\.1:9\/x" is refused: .*private, loopback/],
+    [['--callback-url', 'http://[::ffff:127.0.0.1]:9/x'], /--callback-url .* is refused/],
+    [['--callback-url', 'https://user:pw@shop.example/'], /--callback-url .*credentials/],
+    [['--id', 'no spaces allowed'], /--id "no spaces allowed" is not valid/],
+  ];
+  for (const [flags, message] of merchantCases) {
+    const run = await settle(['merchant', 'create', '--name', 'Bad shop', ...flags], { DATABASE_URL: db.url });
+    assert.equal(run.code, 2, `${flags.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+    assert.equal(run.stderr.trim().split('\n').length, 1, `one line, no usage: ${run.stderr}`);
+  }
+  const [{ count: merchantsAfter } = { count: 0 }] = await db.sql<{ count: number }[]>`select count(*)::int as count from merchants`;
+  assert.equal(merchantsAfter, merchantsBefore);
+
+  const shop = await settle(['merchant', 'create', '--name', 'Flag shop', '--id', 'flag-shop'], { DATABASE_URL: db.url });
+  assert.equal(shop.code, 0, shop.stderr);
+  const keyCases: Array<[string[], RegExp]> = [
+    [['--ip', 'not-an-ip'], /--ip "not-an-ip" is not valid: must be one IP address/],
+    [['--ip', '127.0.0.1', '--ip', '10.0.0.0/8'], /--ip "10\.0\.0\.0\/8" is not valid/],
+    [['--origin', '*'], /--origin "\*" is not valid: must be an Origin like https:\/\/shop\.example/],
+    [['--origin', 'https://shop.example/'], /--origin "https:\/\/shop\.example\/" is not valid/],
+    [['--origin', 'javascript:alert(1)'], /--origin .* is not valid/],
+  ];
+  for (const [flags, message] of keyCases) {
+    const run = await settle(['key', 'create', '--merchant', 'flag-shop', ...flags], { DATABASE_URL: db.url });
+    assert.equal(run.code, 2, `${flags.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+  }
+  const [{ count: keys } = { count: -1 }] = await db.sql<{ count: number }[]>`select count(*)::int as count from api_keys where merchant_id = 'flag-shop'`;
+  assert.equal(keys, 0, 'no key was stored');
+
+  const good = await settle(['key', 'create', '--merchant', 'flag-shop', '--ip', '2001:DB8:0:0:0:0:0:7', '--origin', 'https://shop.example'], { DATABASE_URL: db.url });
+  assert.equal(good.code, 0, good.stderr);
+  const { key_id: keyId } = JSON.parse(good.stdout) as { key_id: string };
+  const [stored] = await db.sql<{ ip_allow: string[]; origin_allow: string[] }[]>`select ip_allow, origin_allow from api_keys where id = ${keyId}`;
+  assert.deepEqual(stored, { ip_allow: ['2001:db8::7'], origin_allow: ['https://shop.example'] }, 'the address is kept in the form the server compares');
+});
+
 test('settle inspect block decodes a fixture block, or says why not', async () => {
   const fixture = fileURLToPath(new URL('../../../shared/fixtures/btc/mainnet/block300025.raw', import.meta.url));
   const { existsSync } = await import('node:fs');

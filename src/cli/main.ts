@@ -1,5 +1,6 @@
 // The `settle` command line. Exit codes: 0 success, 1 the command ran and found a problem (or
-// failed at run time), 2 the command line or the configuration is wrong (usage is printed).
+// failed at run time), 2 the command line or the configuration is wrong (usage is printed; a
+// refused flag value gets one sentence naming the flag instead).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';

@@ -165,7 +165,7 @@ export const ConfigSchema = z.strictObject({
       /** Delay before each retry, in seconds (the seeds' schedule: 1 min, 5 min, 15 min, 1 h, 6 h; then dead). */
       retryScheduleS: z.array(z.number().min(0).max(7 * 24 * 3600)).min(0).max(20).default([60, 300, 900, 3600, 21600]),
       timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-      /** Allow callback URLs on loopback, private and link-local addresses (tests, local development). */
+      /** Turn the callback address check off: loopback, private and other special-purpose addresses allowed (tests, the demo). */
       allowPrivateAddresses: z.boolean().default(false),
       concurrency: z.number().int().min(1).max(100).default(4),
       /** How often the webhook worker polls for due deliveries. */

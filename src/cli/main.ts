@@ -8,7 +8,7 @@ import { loadConfig, type Config, type ConfigInput } from '../config.ts';
 import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
 import { payDemoInvoice } from '../demo/pay.ts';
 import { createCommon, createLogger, type Common } from '../common.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, SettleError } from '../errors.ts';
 import { startEngine, openDatabase } from '../main.ts';
 import { migrate } from '../db/migrate.ts';
 import { checkInvariants, formatViolations } from '../ledger/invariants.ts';
@@ -118,6 +118,11 @@ export async function main(argv: string[], out: (line: string) => void = console
     if (error instanceof ConfigError) {
       err(`settle: ${error.message}`);
       return 2;
+    }
+    if (error instanceof SettleError) {
+      // A refusal with its own sentence (no merchant m_…, the id exists already): no stack trace.
+      err(`settle ${name}: ${error.message}`);
+      return 1;
     }
     if (error instanceof FlagError) {
       err(`settle ${name}: ${error.message}`);

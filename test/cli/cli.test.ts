@@ -168,6 +168,11 @@ test('settle merchant create and key create refuse what the API would refuse: ex
   const [{ count: keys } = { count: -1 }] = await db.sql<{ count: number }[]>`select count(*)::int as count from api_keys where merchant_id = 'flag-shop'`;
   assert.equal(keys, 0, 'no key was stored');
 
+  const unknown = await settle(['key', 'create', '--merchant', 'no-such-shop'], { DATABASE_URL: db.url });
+  assert.deepEqual([unknown.code, unknown.stderr.trim()], [1, 'settle key: no merchant no-such-shop']);
+  const twice = await settle(['merchant', 'create', '--name', 'Again', '--id', 'flag-shop'], { DATABASE_URL: db.url });
+  assert.deepEqual([twice.code, twice.stderr.trim()], [1, 'settle merchant: a merchant with id flag-shop exists already']);
+
   const good = await settle(['key', 'create', '--merchant', 'flag-shop', '--ip', '2001:DB8:0:0:0:0:0:7', '--origin', 'https://shop.example'], { DATABASE_URL: db.url });
   assert.equal(good.code, 0, good.stderr);
   const { key_id: keyId } = JSON.parse(good.stdout) as { key_id: string };

@@ -92,9 +92,10 @@ export function clientErrorHandler(logger: Logger, newRequestId: () => string): 
 /** fastify's errors before routing (a URL that does not decode, a path parameter over the length limit). */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-  // These replies skip the onSend hooks, so they get the headers here.
+  // These replies skip the onSend hooks, so they get the headers here. The body was never read:
+  // close the connection so its bytes are not taken for the next request on it.
   void reply
-    .headers({ ...SECURITY_HEADERS, 'x-request-id': request.id })
+    .headers({ ...SECURITY_HEADERS, 'x-request-id': request.id, connection: 'close' })
     .code(tooLong ? 414 : 400)
     .send(errorBody(tooLong ? 'uri_too_long' : 'invalid_url', tooLong ? 'a path segment is too long' : 'the URL is not valid (bad percent-encoding)', { request_id: request.id }));
 }

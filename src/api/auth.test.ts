@@ -20,7 +20,7 @@ test('readCredentials() reads the four credential forms', () => {
 });
 
 test('readCredentials() refuses anything more or less than a credential form', () => {
-  const malformed = [
+  const malformed: Array<Record<string, string | string[]>> = [
     { authorization: 'Bearer sk_abc extra' },
     { authorization: 'Bearer sk_abc\textra' },
     { authorization: 'Bearer' },

@@ -225,7 +225,9 @@ async function runSeed(seed: number, count: number, seen: Map<number, number>): 
     const rawMode = work.pick.int(10) === 0;
     const request = rawMode ? undefined : work.next();
     const bytes = rawMode ? work.raw() : undefined;
-    const what = request !== undefined ? `${request.method} ${request.path} ${JSON.stringify(request.headers)} ${String(request.body).slice(0, 300)}` : JSON.stringify(bytes?.toString('latin1').slice(0, 500));
+    // Test keys stay out of test output too.
+    const redact = (text: string) => [alice, bob].reduce((t, m) => t.replaceAll(m.secret, 'sk_…').replaceAll(Buffer.from(`${m.keyId}:${m.secret}`).toString('base64'), 'base64(pk:sk_…)'), text);
+    const what = redact(request !== undefined ? `${request.method} ${request.path} ${JSON.stringify(request.headers)} ${String(request.body).slice(0, 300)}` : JSON.stringify(bytes?.toString('latin1').slice(0, 500)));
     try {
       const reply = request !== undefined ? await send(request) : await sendRaw(bytes as Buffer);
       prev = what + ' => ' + JSON.stringify(reply);

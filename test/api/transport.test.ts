@@ -171,7 +171,7 @@ test('credentials followed by anything else are refused', async () => {
   const from = '127.0.2.1';
   // A key of its own: the key id of Alice's was limited above.
   const alice = await settle.merchant('Alice again');
-  const refused = [
+  const refused: Array<Record<string, string>> = [
     { authorization: `Bearer ${alice.secret} extra` },
     { authorization: `Bearer ${alice.keyId}:${alice.secret} extra` },
     { authorization: `Basic ${Buffer.from(`${alice.keyId}:${alice.secret}`).toString('base64')} extra` },

@@ -89,15 +89,26 @@ export function clientErrorHandler(logger: Logger, newRequestId: () => string): 
   };
 }
 
+function frameworkErrorReply(errorCode: string): ClientErrorReply {
+  switch (errorCode) {
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, code: 'invalid_url', message: 'the URL is not valid (bad percent-encoding)' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, code: 'uri_too_long', message: 'a path segment is too long' };
+    default:
+      return { status: 400, code: 'invalid_request', message: 'the request cannot be routed' };
+  }
+}
+
 /** fastify's errors before routing (a URL that does not decode, a path parameter over the length limit). */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const answer = frameworkErrorReply(error.code);
   // These replies skip the onSend hooks, so they get the headers here. The body was never read:
   // close the connection so its bytes are not taken for the next request on it.
   void reply
     .headers({ ...SECURITY_HEADERS, 'x-request-id': request.id, connection: 'close' })
-    .code(tooLong ? 414 : 400)
-    .send(errorBody(tooLong ? 'uri_too_long' : 'invalid_url', tooLong ? 'a path segment is too long' : 'the URL is not valid (bad percent-encoding)', { request_id: request.id }));
+    .code(answer.status)
+    .send(errorBody(answer.code, answer.message, { request_id: request.id }));
 }
 
 /** Security headers and the request id on every reply; one log line per request with its id. */

@@ -101,7 +101,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps): InvoiceService {
         const holder = await selectOrderHolder(tx, merchantId, input.orderId);
         if (holder !== undefined) {
           return { ok: false, code: 'order_id_in_use', field: 'order_id', invoiceId: holder.id, status: holder.status,
-            message: `order_id ${JSON.stringify(input.orderId)} belongs to invoice ${holder.id}, which is ${holder.status}; cancel it or let it expire first` };
+            message: `order_id ${JSON.stringify(input.orderId)} is held by invoice ${holder.id} (${holder.status})${holder.status === 'paid' ? '' : '; a new invoice for it can be made once that one is canceled or expired'}` };
         }
       }
       const address = await deps.addressPool.assign(asset.keySpec, { chain: asset.chain, owner: merchantId, reference: `invoice:${id}` }, tx);

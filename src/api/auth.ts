@@ -27,6 +27,9 @@ export type CredentialsRead =
 /** Visible ASCII, no spaces: what every secret, key id and token68 value is made of. */
 const TOKEN = /^[\x21-\x7e]+$/;
 const MERCHANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The form of our key ids: only these are tracked per key (others name no key), which also keeps
+ * each tracked name short. */
+const KEY_ID = /^pk_[A-Za-z0-9]{8,64}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -97,7 +100,8 @@ export async function authenticateRequest(db: Queryable, request: FastifyRequest
     throw new ApiError(401, 'unauthorized', 'send an API key: Authorization: Bearer <secret> (or <key>:<secret>), Basic, or x-api-key with merchant-id');
   }
   const address = addressBucket(request.ip);
-  const keyId = read.kind === 'given' ? read.credentials.keyId : undefined;
+  const claimed = read.kind === 'given' ? read.credentials.keyId : undefined;
+  const keyId = claimed !== undefined && KEY_ID.test(claimed) ? claimed : undefined;
   const waitMs = Math.max(limits.address.waitMs(address), keyId === undefined ? 0 : limits.key.waitMs(keyId));
   if (waitMs > 0) {
     const retryAfterS = Math.ceil(waitMs / 1000);

@@ -12,7 +12,30 @@ const HttpSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
   bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
-});
+  /** A request's headers must arrive within this; else 408 and the connection is closed. */
+  headersTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+  /** A whole request (headers and body) must arrive within this; else 408 and the connection is closed. */
+  requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** An idle keep-alive connection is closed after this (keep it above a proxy's idle timeout). */
+  keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(72_000),
+  /** A connection silent for this long is closed, whatever it is doing; 0 turns it off. */
+  connectionTimeoutMs: z.number().int().min(0).max(3_600_000).default(120_000),
+  /** Failed authentications (credentials sent and refused) before 429, per client address and per key id. */
+  authFailures: z
+    .strictObject({
+      /** Failures one client address (an IPv6 client: its /64) may make in a burst… */
+      addressBurst: z.number().int().min(1).max(1_000_000).default(20),
+      /** …and then this many per minute. */
+      addressPerMinute: z.number().int().min(1).max(1_000_000).default(10),
+      /** Failures against one key id (pk_…, from any address) in a burst… */
+      keyBurst: z.number().int().min(1).max(1_000_000).default(50),
+      /** …and then this many per minute. */
+      keyPerMinute: z.number().int().min(1).max(1_000_000).default(30),
+      /** Addresses and key ids tracked at once (each kind); past it the least recently failed are forgotten. */
+      trackedMax: z.number().int().min(100).max(10_000_000).default(10_000),
+    })
+    .prefault({}),
+}).refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, { message: 'headersTimeoutMs may not exceed requestTimeoutMs', path: ['headersTimeoutMs'] });
 
 const DatabaseSchema = z.strictObject({
   /** postgres://… ; when absent Settle runs its embedded Postgres. */

@@ -15,6 +15,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: unknown = undefined,
+    /** Headers sent with the error reply (Retry-After of a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -55,7 +57,8 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
   });
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
     if (error instanceof ApiError) {
-      return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+      logger.debug({ reqId: request.id, status: error.status, code: error.code }, 'request refused');
+      return reply.code(error.status).headers(error.headers).send(errorBody(error.code, error.message, error.details));
     }
     const fastifyError = error as FastifyError;
     switch (fastifyError.code) {
@@ -73,19 +76,20 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       // Malformed JSON and the like: fastify already knows it is the client's fault.
       const code = error instanceof SyntaxError || /JSON/i.test(error.message) ? 'invalid_json' : 'invalid_request';
+      logger.debug({ reqId: request.id, status: fastifyError.statusCode, code, err: error }, 'request refused');
       return reply.code(fastifyError.statusCode).send(errorBody(code, error.message));
     }
     if (error instanceof RetryableError) {
       // A passing condition on our side (no free deposit address until the pool refills, the
       // database briefly away): 503 with Retry-After, so the client's retry succeeds. Nothing was
       // stored for an Idempotency-Key, so the retry may reuse it. Internals stay in the log.
-      logger.warn({ err: error, method: request.method, url: request.url }, 'request failed on a passing condition; the client is told to retry');
+      logger.warn({ reqId: request.id, err: error, method: request.method, url: request.url }, 'request failed on a passing condition; the client is told to retry');
       const message = error.code === 'address_pool_exhausted'
         ? 'no deposit address is free at this moment; more are being derived, retry shortly'
         : 'the service is briefly unavailable; retry shortly';
       return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody(error.code === 'address_pool_exhausted' ? error.code : 'temporarily_unavailable', message, { request_id: request.id }));
     }
-    logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
+    logger.error({ reqId: request.id, err: error, method: request.method, url: request.url }, 'request failed');
     return reply.code(500).send(errorBody('internal_error', 'internal error; the request id is in the logs', { request_id: request.id }));
   });
 }

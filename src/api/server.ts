@@ -7,8 +7,10 @@ import { Histogram } from 'prom-client';
 import type { Common } from '../common.ts';
 import type { Health } from '../health.ts';
 import type { Sql } from '../db/client.ts';
-import { authenticateRequest, type Principal } from './auth.ts';
+import { authenticateRequest, type AuthLimits, type Principal } from './auth.ts';
+import { FailureLimiter } from './auth-limit.ts';
 import { installErrorHandling } from './errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, installJsonBodyParser, installReplyHeadersAndLog } from './transport.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import { openApiDocument, registerRoutes, type RouteSpec } from './routes.ts';
 
@@ -28,15 +30,35 @@ export interface HttpServerDeps {
 }
 
 export function createHttpServer({ common, health, sql, routes = [], plugins = [] }: HttpServerDeps): FastifyInstance {
+  const settings = common.config.http;
+  const newRequestId = () => common.random.bytes(8).toString('hex');
   const app = Fastify({
     logger: false,
-    bodyLimit: common.config.http.bodyLimitBytes,
+    bodyLimit: settings.bodyLimitBytes,
     // Request ids in logs and replies help operators trace a call.
-    genReqId: () => common.random.bytes(8).toString('hex'),
+    genReqId: newRequestId,
     // Behind a proxy, set up trust there; here the socket address is the client.
     trustProxy: false,
+    // A client that never finishes its headers or body is answered 408 and cut off, so slow or
+    // stalled requests cannot hold connections open. node checks the deadlines on an interval,
+    // a fraction of the shortest one so a deadline is not overshot by much.
+    requestTimeout: settings.requestTimeoutMs,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    connectionTimeout: settings.connectionTimeoutMs,
+    http: {
+      headersTimeout: settings.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(settings.headersTimeoutMs / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(common.logger, newRequestId),
+    frameworkErrors: frameworkErrorHandler,
   });
   installErrorHandling(app, common.logger);
+  installJsonBodyParser(app);
+  installReplyHeadersAndLog(app, common.logger);
+  const authLimits: AuthLimits = {
+    address: new FailureLimiter({ burst: settings.authFailures.addressBurst, perMinute: settings.authFailures.addressPerMinute, trackedMax: settings.authFailures.trackedMax }, common.clock),
+    key: new FailureLimiter({ burst: settings.authFailures.keyBurst, perMinute: settings.authFailures.keyPerMinute, trackedMax: settings.authFailures.trackedMax }, common.clock),
+  };
 
   const duration = new Histogram({
     name: 'settle_http_request_duration_seconds',
@@ -73,7 +95,7 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
     app.get('/v1/openapi.json', async () => document);
     registerRoutes(app, routes, {
       async before(request: FastifyRequest, spec: RouteSpec) {
-        if (spec.auth) request.principal = await authenticateRequest(sql, request);
+        if (spec.auth) request.principal = await authenticateRequest(sql, request, authLimits);
       },
       async around(request, spec, execute) {
         const key = request.headers['idempotency-key'];

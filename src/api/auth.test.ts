@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../common.ts';
-import { readCredentials } from './auth.ts';
+import { comparableAddress, readCredentials } from './auth.ts';
 import { addressBucket, FailureLimiter } from './auth-limit.ts';
 
 const read = (headers: Record<string, string | string[]>) => readCredentials({ headers } as unknown as FastifyRequest);
@@ -87,4 +87,12 @@ test('addressBucket() groups an IPv6 client by its /64 and reads IPv4-mapped add
   assert.equal(addressBucket('2001:db8:1:2:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
   assert.equal(addressBucket('2001:db8::1'), '2001:db8:0:0::/64');
   assert.equal(addressBucket('::1'), '0:0:0:0::/64');
+});
+
+test('comparableAddress() lets an IPv4 allow-list entry match a client seen as IPv4-mapped IPv6 on a :: listener', () => {
+  assert.equal(comparableAddress('::ffff:203.0.113.7'), '203.0.113.7');
+  assert.equal(comparableAddress('::FFFF:cb00:7107'), '203.0.113.7');
+  assert.equal(comparableAddress('203.0.113.7'), '203.0.113.7');
+  assert.equal(comparableAddress('2001:DB8::7'), '2001:db8::7');
+  assert.notEqual(comparableAddress('::ffff:203.0.113.8'), comparableAddress('203.0.113.7'));
 });

@@ -8,6 +8,7 @@
 // key id (429 with Retry-After past the limit). Then the key's IP and Origin allow-lists.
 // Failures are 401/403/429 in the one error shape; no secret appears in a message.
 
+import { canonicalAddress } from '../webhooks/addresses.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/client.ts';
 import { authenticate, type Credentials } from '../merchants/merchants.ts';
@@ -114,7 +115,7 @@ export async function authenticateRequest(db: Queryable, request: FastifyRequest
     if (keyId !== undefined) limits.key.fail(keyId);
     throw new ApiError(401, 'unauthorized', read.kind === 'malformed' ? read.message : 'the API key is unknown, revoked, or does not match the merchant');
   }
-  if (key.ipAllow.length > 0 && !key.ipAllow.includes(request.ip)) {
+  if (key.ipAllow.length > 0 && !key.ipAllow.some((allowed) => comparableAddress(allowed) === comparableAddress(request.ip))) {
     throw new ApiError(403, 'ip_not_allowed', `requests from ${request.ip} are not allowed for this key`);
   }
   if (key.originAllow.length > 0) {
@@ -124,4 +125,13 @@ export async function authenticateRequest(db: Queryable, request: FastifyRequest
     }
   }
   return { merchantId: key.merchantId, keyId: key.keyId };
+}
+
+/**
+ * An address in one form for allow-list checks: canonical text, and an IPv4-mapped IPv6 address as
+ * its IPv4 (a server listening on :: sees IPv4 clients as ::ffff:a.b.c.d; keys list 1.2.3.4).
+ */
+export function comparableAddress(text: string): string {
+  const canonical = canonicalAddress(text) ?? text;
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/.test(canonical) ? canonical.slice(7) : canonical;
 }

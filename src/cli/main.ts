@@ -4,7 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config, type ConfigInput } from '../config.ts';
 import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
-import { DemoPayError, payDemoInvoice } from '../demo/pay.ts';
+import { checkDemoInvoiceId, DemoPayError, payDemoInvoice } from '../demo/pay.ts';
 import { createCommon, createLogger, type Common } from '../common.ts';
 import { ConfigError } from '../errors.ts';
 import { startEngine, openDatabase } from '../main.ts';
@@ -272,6 +272,7 @@ async function runDemo({ config, positionals, out, err }: CommandContext): Promi
     return 1;
   }
   try {
+    checkDemoInvoiceId(invoiceId);
     const payment = await withDatabase(config, 'demo', (common, sql) => payDemoInvoice(sql, state, invoiceId, positionals[2], common.clock.nowMs()));
     out(`paid ${payment.amount} ${payment.asset} to ${payment.address} in transaction ${payment.txid}`);
     out(payment.effect);

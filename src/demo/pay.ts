@@ -88,9 +88,14 @@ export interface DemoPayment {
   effect: string;
 }
 
+/** Refuses what cannot be an invoice id before anything is opened. */
+export function checkDemoInvoiceId(invoiceId: string): void {
+  if (!INVOICE_ID.test(invoiceId)) throw new DemoPayError(`"${invoiceId}" is not an invoice id: give the id (a uuid) that POST /v1/invoices returned`, 2);
+}
+
 export async function payDemoInvoice(db: Queryable, state: DemoState, invoiceId: string, amountText: string | undefined, nowMs: number): Promise<DemoPayment> {
   if (state.rpcUrl === undefined || state.token === undefined) throw new DemoPayError('the demo has not run yet: start it with `npm start` first', 1);
-  if (!INVOICE_ID.test(invoiceId)) throw new DemoPayError(`"${invoiceId}" is not an invoice id: give the id (a uuid) that POST /v1/invoices returned`, 2);
+  checkDemoInvoiceId(invoiceId);
   const invoice = await selectInvoice(db, invoiceId.toLowerCase());
   if (invoice === undefined) throw new DemoPayError(`there is no invoice ${invoiceId} in the demo's database`, 2);
   const plan = planDemoPayment(invoice, amountText, nowMs);

@@ -63,10 +63,14 @@ export function displayTxid(family: ChainConfig['family'] | undefined, txid: str
   return family === 'evm' ? `0x${txid}` : txid;
 }
 
-/** An event row's data for the API: the payment's amount in its asset's units, its hash as shown. */
-function eventDataJson(data: Record<string, unknown>, context: ViewContext, family: ChainConfig['family'] | undefined): Record<string, unknown> {
+/**
+ * An event row's data for the API. Rows keep base units and bare hashes; shown, an amount is in the
+ * units of its asset (the payment's `asset`, else the invoice's) and a hash as its chain shows it.
+ */
+function eventDataJson(data: Record<string, unknown>, invoice: Invoice, context: ViewContext, family: ChainConfig['family'] | undefined): Record<string, unknown> {
   const shown = { ...data };
-  if (typeof data.amount === 'string' && typeof data.asset === 'string') shown.amount = formatAmount(BigInt(data.amount), decimalsOf(context.assets, data.asset));
+  const asset = typeof data.asset === 'string' ? data.asset : invoice.assetCode;
+  if (typeof data.amount === 'string' && /^\d+$/.test(data.amount)) shown.amount = formatAmount(BigInt(data.amount), decimalsOf(context.assets, asset));
   if (typeof data.txid === 'string') shown.txid = displayTxid(family, data.txid);
   return shown;
 }
@@ -105,7 +109,7 @@ export function invoiceJson(invoice: Invoice, context: ViewContext, confirmation
     paid_at: invoice.paidAt?.toISOString() ?? null,
     canceled_at: invoice.canceledAt?.toISOString() ?? null,
     ...(events === undefined ? {} : {
-      events: events.map((e) => ({ type: e.type, from_status: e.fromStatus ?? null, to_status: e.toStatus, data: eventDataJson(e.data, context, family), created_at: e.createdAt.toISOString() })),
+      events: events.map((e) => ({ type: e.type, from_status: e.fromStatus ?? null, to_status: e.toStatus, data: eventDataJson(e.data, invoice, context, family), created_at: e.createdAt.toISOString() })),
     }),
   };
 }

@@ -114,6 +114,7 @@ test('an invoice paid on chain goes pending → confirming → paid, with signed
   assert.ok(paid.confirmations.received >= 3);
   assert.deepEqual(paid.events.map((e: { to_status: string }) => e.to_status).filter((s: string, i: number, all: string[]) => all.indexOf(s) === i), ['pending', 'confirming', 'paid']);
 
+  assert.equal(paid.events.find((e: { type: string }) => e.type === 'created')?.data.amount, '25', 'the created event says "25", like the invoice');
   const detected = paid.events.find((e: { type: string }) => e.type === 'payment_detected');
   assert.equal(detected?.data.amount, '25', 'event amounts are in the invoice\'s units, not base units');
   assert.equal(detected?.data.txid, txid);

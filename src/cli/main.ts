@@ -266,18 +266,16 @@ async function runInspect({ values, positionals, out }: CommandContext): Promise
 async function runDemo({ config, positionals, out, err }: CommandContext): Promise<number> {
   if (positionals[0] !== 'pay' || positionals[1] === undefined || positionals.length > 3) throw new UsageError('demo: use `demo pay <invoice id> [amount]`');
   const invoiceId = positionals[1];
-  const state = readDemoState(demoStateFile(config().database.embedded.dataDir));
-  if (state === undefined) {
-    err('settle demo pay: the demo has not run yet: start it with `npm start` first');
-    return 1;
-  }
   try {
     checkDemoInvoiceId(invoiceId);
+    const state = readDemoState(demoStateFile(config().database.embedded.dataDir));
+    if (state === undefined) throw new DemoPayError('the demo has not run yet: start it with `npm start` first', 1);
     const payment = await withDatabase(config, 'demo', (common, sql) => payDemoInvoice(sql, state, invoiceId, positionals[2], common.clock.nowMs()));
     out(`paid ${payment.amount} ${payment.asset} to ${payment.address} in transaction ${payment.txid}`);
     out(payment.effect);
     return 0;
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     // One sentence, not a stack trace: bad input is exit 2, anything else exit 1.
     err(`settle demo pay: ${(error as Error).message}`);
     return error instanceof DemoPayError ? error.exitCode : 1;

@@ -241,6 +241,19 @@ test('a canceled invoice refuses cancel twice, and coins sent to it go to suspen
   await assertLedgerConsistent();
 });
 
+test('coins in another asset than the invoice\'s go to suspense, shown in their own asset\'s units', { skip }, async () => {
+  const created = await createInvoice({ amount: '4' });
+  const txid = await chain.payNative(created.address, 1_500_000_000_000_000n); // 0.0015 ETH to a USDT invoice
+  const { hooks } = await webhookTypes(created.id, { 'invoice.payment_detected': 1 });
+  const data = hooks[0]?.json.data as { status: string; received_amount: string; payment_amount: string; payment: { asset: string; amount: string; credited: string; tx_hash: string } };
+  assert.deepEqual([data.status, data.received_amount], ['pending', '0']);
+  assert.deepEqual(data.payment, { ...data.payment, asset: 'ETH', amount: '0.0015', credited: 'suspense', tx_hash: txid });
+  assert.equal(data.payment_amount, '0.0015');
+  const current = await invoice(created.id);
+  const seen = current.events.find((e: { type: string }) => e.type === 'payment_detected');
+  assert.deepEqual([seen?.data.asset, seen?.data.amount, seen?.data.credited], ['ETH', '0.0015', 'suspense']);
+});
+
 test('a native ETH invoice is paid by a plain transfer', { skip }, async () => {
   const created = await createInvoice({ asset: 'ETH', amount: '0.25' });
   await chain.payNative(created.address, 250_000_000_000_000_000n);

@@ -103,7 +103,8 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
         if (spec.method !== 'POST' || typeof key !== 'string' || merchantId === undefined) return execute();
         const hash = requestHash(request.method, request.url, request.body ?? null);
         const outcome = await withIdempotency(sql, merchantId, key, hash, execute);
-        return { status: outcome.status, body: outcome.body, headers: { 'idempotent-replayed': String(outcome.replayed) } };
+        // The stored JSON text goes out as it is: a replay is the first response byte for byte.
+        return { status: outcome.status, body: outcome.bodyJson, headers: { 'idempotent-replayed': String(outcome.replayed), 'content-type': 'application/json; charset=utf-8' } };
       },
     });
   }

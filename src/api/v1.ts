@@ -199,13 +199,13 @@ export function v1Routes(deps: V1Deps): RouteSpec[] {
       },
     }),
     route({
-      method: 'POST', url: '/v1/webhooks/deliveries/:id/redeliver', summary: 'Send a delivery\'s event again now', tag: 'webhooks', auth: true,
-      params: IdParams, reply: { status: 202, schema: z.object({ event_id: z.string(), status: z.literal('queued') }) },
+      method: 'POST', url: '/v1/webhooks/deliveries/:id/redeliver', summary: 'Send a delivery\'s event again now, to the current callback URL', tag: 'webhooks', auth: true,
+      params: IdParams, reply: { status: 202, schema: z.object({ event_id: z.string(), status: z.literal('queued'), url: z.string() }) },
       async handler({ params, request }) {
         if (deps.boss === undefined) throw new ApiError(503, 'webhooks_unavailable', 'webhook delivery is not running in this process');
         const queued = await redeliver(deps.sql, deps.boss, common.clock, principalOf(request as never), params.id);
         if (queued === undefined) throw new ApiError(404, 'delivery_not_found', `no delivery ${params.id}`);
-        return { event_id: queued.eventId, status: 'queued' as const };
+        return { event_id: queued.eventId, status: 'queued' as const, url: queued.url };
       },
     }),
   ];

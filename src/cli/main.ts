@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { loadConfig, type Config, type ConfigInput } from '../config.ts';
 import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
-import { payDemoInvoice } from '../demo/pay.ts';
+import { checkDemoInvoiceId, DemoPayError, payDemoInvoice } from '../demo/pay.ts';
 import { createCommon, createLogger, type Common } from '../common.ts';
 import { ConfigError, SettleError } from '../errors.ts';
 import { startEngine, openDatabase } from '../main.ts';
@@ -66,6 +66,7 @@ interface CommandContext {
   /** True when a config file was given (--config or SETTLE_CONFIG). */
   configured: boolean;
   out: (line: string) => void;
+  err: (line: string) => void;
 }
 
 const commands: Record<string, Command> = {
@@ -113,6 +114,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       config: (overrides?: ConfigInput) => loadConfig({ file, overrides }),
       configured: file !== undefined || (process.env.SETTLE_CONFIG ?? '') !== '',
       out,
+      err,
     });
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -293,16 +295,21 @@ async function runInspect({ values, positionals, out }: CommandContext): Promise
   return 0;
 }
 
-async function runDemo({ config, positionals, out }: CommandContext): Promise<number> {
-  if (positionals[0] !== 'pay' || positionals[1] === undefined) throw new UsageError('demo: use `demo pay <invoice id> [amount]`');
+async function runDemo({ config, positionals, out, err }: CommandContext): Promise<number> {
+  if (positionals[0] !== 'pay' || positionals[1] === undefined || positionals.length > 3) throw new UsageError('demo: use `demo pay <invoice id> [amount]`');
   const invoiceId = positionals[1];
-  const state = readDemoState(demoStateFile(config().database.embedded.dataDir));
-  if (state === undefined) {
-    out('the demo has not run yet: start it with `npm start` first');
-    return 1;
+  try {
+    checkDemoInvoiceId(invoiceId);
+    const state = readDemoState(demoStateFile(config().database.embedded.dataDir));
+    if (state === undefined) throw new DemoPayError('the demo has not run yet: start it with `npm start` first', 1);
+    const payment = await withDatabase(config, 'demo', (common, sql) => payDemoInvoice(sql, state, invoiceId, positionals[2], common.clock.nowMs()));
+    out(`paid ${payment.amount} ${payment.asset} to ${payment.address} in transaction ${payment.txid}`);
+    out(payment.effect);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // One sentence, not a stack trace: bad input is exit 2, anything else exit 1.
+    err(`settle demo pay: ${(error as Error).message}`);
+    return error instanceof DemoPayError ? error.exitCode : 1;
   }
-  const payment = await withDatabase(config, 'demo', (_common, sql) => payDemoInvoice(sql, state, invoiceId, positionals[2]));
-  out(`paid ${payment.amount} ${payment.asset} to ${payment.address} in transaction ${payment.txid}`);
-  out('the invoice turns confirming now and paid after 3 confirmations (a few seconds on the dev chain)');
-  return 0;
 }

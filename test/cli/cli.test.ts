@@ -199,3 +199,30 @@ test('settle inspect block decodes a fixture block, or says why not', async () =
   assert.equal(report.merkle_ok, true);
   assert.equal(report.txids.length, 461);
 });
+
+test('settle demo pay answers a bad invoice id or a missing invoice with one sentence and exit 2, never a stack trace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'settle-cli-demo-'));
+  const file = join(dir, 'settle.json');
+  writeFileSync(file, JSON.stringify({ database: { embedded: { dataDir: join(dir, '.settle', 'pg') } } }));
+  const oneSentence = (run: Run) => {
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  };
+  const badId = await settle(['demo', 'pay', 'not-an-id', '--config', file]);
+  assert.equal(badId.code, 2);
+  assert.match(badId.stderr, /^settle demo pay: "not-an-id" is not an invoice id/);
+  oneSentence(badId);
+  const notRun = await settle(['demo', 'pay', '00000000-0000-4000-8000-000000000000', '--config', file]);
+  assert.equal(notRun.code, 1);
+  assert.match(notRun.stderr, /^settle demo pay: the demo has not run yet: start it with `npm start` first/);
+  oneSentence(notRun);
+  // A demo that has run (its state file), on a database without that invoice.
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, '.settle'), { recursive: true });
+  writeFileSync(join(dir, '.settle', 'demo.json'), JSON.stringify({ version: 1, mnemonic: 'test', token: '0x5fbdb2315678afecb367f032d93f642f64180aa3', rpcUrl: 'http://127.0.0.1:9' }));
+  const missing = await settle(['demo', 'pay', '00000000-0000-4000-8000-000000000000', '10', '--config', file], { DATABASE_URL: db.url });
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /^settle demo pay: there is no invoice 00000000-0000-4000-8000-000000000000 in the demo's database/);
+  oneSentence(missing);
+});

@@ -5,9 +5,10 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { RetryableError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 
 /** Seconds a client is told to wait before retrying a request that hit a passing condition. */
-const RETRY_AFTER_S = 2;
+export const RETRY_AFTER_S = 2;
 
 export class ApiError extends Error {
   constructor(
@@ -75,15 +76,17 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
       const code = error instanceof SyntaxError || /JSON/i.test(error.message) ? 'invalid_json' : 'invalid_request';
       return reply.code(fastifyError.statusCode).send(errorBody(code, error.message));
     }
-    if (error instanceof RetryableError) {
+    if (error instanceof RetryableError || isDatabaseUnavailable(error)) {
       // A passing condition on our side (no free deposit address until the pool refills, the
       // database briefly away): 503 with Retry-After, so the client's retry succeeds. Nothing was
       // stored for an Idempotency-Key, so the retry may reuse it. Internals stay in the log.
       logger.warn({ err: error, method: request.method, url: request.url }, 'request failed on a passing condition; the client is told to retry');
-      const message = error.code === 'address_pool_exhausted'
+      // A lost or refused database connection (postgres.js, node) is one too.
+      const poolExhausted = error instanceof RetryableError && error.code === 'address_pool_exhausted';
+      const message = poolExhausted
         ? 'no deposit address is free at this moment; more are being derived, retry shortly'
         : 'the service is briefly unavailable; retry shortly';
-      return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody(error.code === 'address_pool_exhausted' ? error.code : 'temporarily_unavailable', message, { request_id: request.id }));
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody(poolExhausted ? 'address_pool_exhausted' : 'temporarily_unavailable', message, { request_id: request.id }));
     }
     logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     return reply.code(500).send(errorBody('internal_error', 'internal error; the request id is in the logs', { request_id: request.id }));

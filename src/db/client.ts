@@ -27,14 +27,20 @@ export interface CreateSqlOptions {
   /** Application name shown in pg_stat_activity. */
   applicationName?: string;
   onnotice?: (notice: postgres.Notice) => void;
-  /** Seconds a connection may sit idle before it is closed. */
+  /** Seconds a connection may sit idle before it is closed; 0 keeps it open. */
   idleTimeoutS?: number;
+  /** Seconds after which a connection is replaced; 0 keeps it for good (a session holding a lock). */
+  lifetimeS?: number;
+  /** Called when one of the client's connections closes (its session, and any lock it held, ended). */
+  onclose?: () => void;
 }
 
 export function createSql(url: string, options: CreateSqlOptions = {}): Sql {
   const settings = {
     max: options.max ?? 10,
     idle_timeout: options.idleTimeoutS ?? 30,
+    ...(options.lifetimeS === undefined ? {} : { max_lifetime: options.lifetimeS }),
+    ...(options.onclose === undefined ? {} : { onclose: options.onclose }),
     connect_timeout: CONNECT_TIMEOUT_S,
     onnotice: options.onnotice ?? (() => {}),
     connection: { application_name: options.applicationName ?? 'settle' },

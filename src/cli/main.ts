@@ -12,6 +12,7 @@ import { migrate } from '../db/migrate.ts';
 import { checkInvariants, formatViolations } from '../ledger/invariants.ts';
 import { createApiKey, createMerchant, revokeApiKey } from '../merchants/merchants.ts';
 import { inspectBlockFile } from './inspect.ts';
+import { exitWithParent, installSignalHandlers, shutdownAndExit } from './lifetime.ts';
 
 export const USAGE = `Usage: settle <command> [options]
 
@@ -120,14 +121,6 @@ export async function main(argv: string[], out: (line: string) => void = console
   }
 }
 
-function installSignalHandlers(common: Common): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void common.shutdown.run(signal).then(() => process.exit(0));
-    });
-  }
-}
-
 async function runStart({ config, configured, out }: CommandContext): Promise<number> {
   let settings = config();
   const demoMode = !configured && Object.keys(settings.chains).length === 0;
@@ -147,13 +140,14 @@ async function runStart({ config, configured, out }: CommandContext): Promise<nu
   const devChain = demo?.devChain;
   if (devChain !== undefined) common.shutdown.onShutdown('dev-chain', () => devChain.stop());
   installSignalHandlers(common);
+  exitWithParent(common);
   try {
     const engine = await startEngine(common);
     if (demo !== undefined) out(await finishDemo(engine, common, demo));
   } catch (error) {
     common.logger.fatal({ err: error }, 'start-up failed');
-    await common.shutdown.run('start-up failed');
-    return 1;
+    // Exit here, not by returning: what started before the failure must not keep the process up.
+    return shutdownAndExit(common, 'start-up failed', 1);
   }
   common.logger.info('Settle is running; Ctrl-C (SIGINT) or SIGTERM stops it');
   // Keep running until a signal's shutdown exits the process.

@@ -42,14 +42,37 @@ export interface DevChain {
   stop(): Promise<void>;
 }
 
+/**
+ * anvil runs under a small sh wrapper whose stdin is a pipe from Settle: when Settle exits, even
+ * by `kill -9`, the pipe closes, the wrapper's `cat` ends and it stops anvil with SIGINT (which
+ * lets anvil write its state). The wrapper records anvil's pid in a pid file next to the state
+ * file, so the next start can find and stop an anvil that outlived a previous run.
+ * Arguments: $1 the pid file, $2 anvil, the rest anvil's arguments.
+ */
+const WRAPPER = [
+  'pidfile="$1"; shift',
+  '"$@" </dev/null & anvil=$!',
+  'echo "$anvil" > "$pidfile"',
+  // Settle closing the pipe (stop(), exit or death) is the signal to stop anvil.
+  '(cat >/dev/null; kill -INT "$anvil" 2>/dev/null) &',
+  'wait "$anvil"; status=$?',
+  'rm -f "$pidfile"',
+  'exit "$status"',
+].join('\n');
+const ORPHAN_STOP_TIMEOUT_MS = 15_000;
+
 export async function startDevChain(options: { stateFile: string; logger: Logger; blockTimeS?: number }): Promise<DevChain> {
   const binary = anvilBinary();
   if (binary === undefined) throw new Error('anvil is not installed (npm package @foundry-rs/anvil); the demo needs it for its dev chain');
+  const pidFile = `${options.stateFile}.pid`;
+  await stopOrphan(pidFile, options.logger);
   const port = await freePort();
-  const child = spawn(binary, [
+  const child = spawn('/bin/sh', ['-c', WRAPPER, 'settle-dev-chain', pidFile, binary,
     '--host', '127.0.0.1', '--port', String(port), '--chain-id', String(DEV_CHAIN_ID), '--quiet',
     '--block-time', String(options.blockTimeS ?? 1), '--state', options.stateFile, '--state-interval', String(STATE_DUMP_INTERVAL_S),
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal reaches Settle, which stops anvil in order.
+  ], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+  child.stdin?.on('error', () => {}); // the wrapper gone first: nothing left to tell
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -68,7 +91,7 @@ export async function startDevChain(options: { stateFile: string; logger: Logger
       break;
     } catch (error) {
       if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGKILL');
+        killGroup(child.pid, 'SIGKILL');
         throw new Error(`the dev chain (anvil) did not start: ${stderr || (error as Error).message}`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -81,13 +104,58 @@ export async function startDevChain(options: { stateFile: string; logger: Logger
     accounts: await rpc<string[]>('eth_accounts'),
     rpc,
     async stop() {
-      // SIGINT lets anvil dump its state so the next start continues the same chain.
-      if (child.exitCode === null) child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      // Closing the pipe makes the wrapper stop anvil with SIGINT, which lets it dump its state
+      // so the next start continues the same chain.
+      child.stdin?.end();
+      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
     },
   };
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** Stops an anvil a previous run left behind on the same state file (its wrapper was killed with it). */
+async function stopOrphan(pidFile: string, logger: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return; // no pid file: no anvil of ours is running
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || !isAnvil(pid)) return;
+  logger.warn({ pid, pidFile }, 'a dev chain (anvil) of an earlier run is still running on this state; stopping it');
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + ORPHAN_STOP_TIMEOUT_MS;
+  while (isAnvil(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function isAnvil(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // A pid file that outlived a reboot may name a pid now used by another program.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('anvil');
+  } catch {
+    return true; // no /proc (not Linux): trust the pid file
+  }
 }
 
 /** Waits for a transaction's receipt (one-second blocks). */

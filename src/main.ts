@@ -43,6 +43,7 @@ export async function openDatabase(common: Common, options: { applicationName?: 
       port: config.database.embedded.port,
       logger,
       oneOff: options.oneOff,
+      rootSharedDir: config.database.embedded.rootSharedDir,
     });
     shutdown.onShutdown('embedded-postgres', () => pg.stop(), EMBEDDED_STOP_TIMEOUT_MS);
     url = pg.url;

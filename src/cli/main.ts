@@ -6,7 +6,7 @@ import { loadConfig, type Config, type ConfigInput } from '../config.ts';
 import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
 import { payDemoInvoice } from '../demo/pay.ts';
 import { createCommon, createLogger, type Common } from '../common.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, NonRetryableError } from '../errors.ts';
 import { startEngine, openDatabase } from '../main.ts';
 import { migrate } from '../db/migrate.ts';
 import { checkInvariants, formatViolations } from '../ledger/invariants.ts';
@@ -117,6 +117,11 @@ export async function main(argv: string[], out: (line: string) => void = console
       err(`settle ${name}: ${error.message}\n\n${USAGE}`);
       return 2;
     }
+    if (error instanceof NonRetryableError) {
+      // An explained failure (the embedded Postgres cannot run here, …): its sentence, no stack.
+      err(`settle ${name}: ${error.message}`);
+      return 1;
+    }
     throw error;
   }
 }
@@ -145,7 +150,8 @@ async function runStart({ config, configured, out }: CommandContext): Promise<nu
     const engine = await startEngine(common);
     if (demo !== undefined) out(await finishDemo(engine, common, demo));
   } catch (error) {
-    common.logger.fatal({ err: error }, 'start-up failed');
+    if (error instanceof NonRetryableError) common.logger.fatal({ code: error.code }, `start-up failed: ${error.message}`);
+    else common.logger.fatal({ err: error }, 'start-up failed');
     // Exit here, not by returning: what started before the failure must not keep the process up.
     return shutdownAndExit(common, 'start-up failed', 1);
   }

@@ -8,7 +8,7 @@
 import type { ChainConfig } from '../config.ts';
 import type { Common } from '../common.ts';
 import type { Sql } from '../db/client.ts';
-import { BlockDecodeError, isRetryableTransactionError, NonRetryableError, RetryableError } from '../errors.ts';
+import { BlockDecodeError, NonRetryableError, RetryableError } from '../errors.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import type { Health } from '../health.ts';
 import { backoffDelayMs } from '../retry.ts';
@@ -250,7 +250,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
         // An unexpected error (a worker's decode failure arrives as a plain Error) may be a
         // truncated download: try again a few times, then halt rather than loop forever.
         const databaseAway = isDatabaseUnavailable(error);
-        if (!(error instanceof RetryableError || databaseAway || isRetryableTransactionError(error)) && failures >= UNEXPECTED_FAILURES_MAX) throw error;
+        if (!(error instanceof RetryableError || databaseAway || isSerializationFailure(error)) && failures >= UNEXPECTED_FAILURES_MAX) throw error;
         // The database coming back is noticed within seconds, however long it was away.
         const maxDelayMs = databaseAway ? Math.min(BACKOFF_MAX_MS, DATABASE_RETRY_MAX_MS) : BACKOFF_MAX_MS;
         const delayMs = backoffDelayMs(failures, { baseDelayMs: Math.min(settings.pollIntervalMs, maxDelayMs), maxDelayMs });
@@ -285,4 +285,10 @@ export function createScanner(deps: ScannerDeps): Scanner {
     run,
     status: () => ({ tip: window[window.length - 1], headHeight, halted, standby }),
   };
+}
+
+/** A serialization failure or deadlock: the transaction is worth another try after a pause. */
+function isSerializationFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
 }

@@ -41,11 +41,16 @@ const DatabaseSchema = z.strictObject({
   /** postgres://… ; when absent Settle runs its embedded Postgres. */
   url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   poolMax: z.number().int().min(2).max(200).default(10),
+  /** The longest an API request or /health waits on the database; past it the answer is 503 with Retry-After. */
+  requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
   embedded: z
     .strictObject({
       dataDir: z.string().min(1).default('.settle/pg'),
       /** 0 picks a free port. */
       port: port.default(0),
+      /** Run as root, Postgres runs as the `postgres` user; when it cannot reach the binaries or
+       * dataDir (a clone in a private folder), they are placed here. */
+      rootSharedDir: z.string().min(1).default('/var/lib/settle'),
     })
     .prefault({}),
 });

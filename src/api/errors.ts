@@ -5,9 +5,16 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { RetryableError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 
 /** Seconds a client is told to wait before retrying a request that hit a passing condition. */
-const RETRY_AFTER_S = 2;
+export const RETRY_AFTER_S = 2;
+
+/** Passing conditions a client may be told by name (503), with what to tell it; others are `temporarily_unavailable`. */
+const PASSING_CONDITIONS: Readonly<Record<string, string>> = {
+  address_pool_exhausted: 'no deposit address is free at this moment; more are being derived, retry shortly',
+  rate_unavailable: 'no fresh USD rate for this asset at this moment; retry shortly, or give the amount in the asset',
+};
 
 export class ApiError extends Error {
   constructor(
@@ -79,15 +86,15 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
       logger.debug({ reqId: request.id, status: fastifyError.statusCode, code, err: error }, 'request refused');
       return reply.code(fastifyError.statusCode).send(errorBody(code, error.message));
     }
-    if (error instanceof RetryableError) {
+    if (error instanceof RetryableError || isDatabaseUnavailable(error)) {
       // A passing condition on our side (no free deposit address until the pool refills, the
       // database briefly away): 503 with Retry-After, so the client's retry succeeds. Nothing was
       // stored for an Idempotency-Key, so the retry may reuse it. Internals stay in the log.
       logger.warn({ reqId: request.id, err: error, method: request.method, url: request.url }, 'request failed on a passing condition; the client is told to retry');
-      const message = error.code === 'address_pool_exhausted'
-        ? 'no deposit address is free at this moment; more are being derived, retry shortly'
-        : 'the service is briefly unavailable; retry shortly';
-      return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody(error.code === 'address_pool_exhausted' ? error.code : 'temporarily_unavailable', message, { request_id: request.id }));
+      // A lost or refused database connection (postgres.js, node) is one too; its internals stay here.
+      const code = error instanceof RetryableError && error.code in PASSING_CONDITIONS ? error.code : 'temporarily_unavailable';
+      const message = PASSING_CONDITIONS[code] ?? 'the service is briefly unavailable; retry shortly';
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody(code, message, { request_id: request.id }));
     }
     logger.error({ reqId: request.id, err: error, method: request.method, url: request.url }, 'request failed');
     return reply.code(500).send(errorBody('internal_error', 'internal error; the request id is in the logs', { request_id: request.id }));

@@ -9,7 +9,8 @@ import type { Health } from '../health.ts';
 import type { Sql } from '../db/client.ts';
 import { authenticateRequest, type AuthLimits, type Principal } from './auth.ts';
 import { FailureLimiter } from './auth-limit.ts';
-import { installErrorHandling } from './errors.ts';
+import { withDeadline } from '../db/availability.ts';
+import { installErrorHandling, RETRY_AFTER_S } from './errors.ts';
 import { clientErrorHandler, frameworkErrorHandler, installJsonBodyParser, installReplyHeadersAndLog } from './transport.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import { openApiDocument, registerRoutes, type RouteSpec } from './routes.ts';
@@ -73,7 +74,7 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
   });
 
   app.get('/health', async (_request, reply) => {
-    const database = await sql`select 1 as ok`.then(
+    const database = await withDeadline(sql`select 1 as ok`, common.config.database.requestTimeoutMs, 'health check').then(
       () => 'ok' as const,
       (error: Error) => {
         health.set('database', 'down', error.message);
@@ -82,6 +83,8 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
     );
     if (database === 'ok') health.set('database', 'ok');
     const snapshot = health.snapshot();
+    // The database away is a passing condition: a load balancer or client may come back shortly.
+    if (database === 'down') void reply.header('retry-after', String(RETRY_AFTER_S));
     return reply.code(snapshot.status === 'down' ? 503 : 200).send(snapshot);
   });
 
@@ -94,6 +97,7 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
     const document = openApiDocument(routes, { title: 'Settle API', version: '1' });
     app.get('/v1/openapi.json', async () => document);
     registerRoutes(app, routes, {
+      timeoutMs: common.config.database.requestTimeoutMs,
       async before(request: FastifyRequest, spec: RouteSpec) {
         if (spec.auth) request.principal = await authenticateRequest(sql, request, authLimits);
       },

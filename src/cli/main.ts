@@ -8,7 +8,7 @@ import { loadConfig, type Config, type ConfigInput } from '../config.ts';
 import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
 import { checkDemoInvoiceId, DemoPayError, payDemoInvoice } from '../demo/pay.ts';
 import { createCommon, createLogger, type Common } from '../common.ts';
-import { ConfigError, SettleError } from '../errors.ts';
+import { ConfigError, NonRetryableError, SettleError } from '../errors.ts';
 import { startEngine, openDatabase } from '../main.ts';
 import { migrate } from '../db/migrate.ts';
 import { checkInvariants, formatViolations } from '../ledger/invariants.ts';
@@ -16,6 +16,7 @@ import { createApiKey, createMerchant, revokeApiKey } from '../merchants/merchan
 import { ApiKeyIp, ApiKeyLabel, ApiKeyOrigin, MerchantId, MerchantName } from '../merchants/schemas.ts';
 import { CallbackUrl, checkCallbackUrl, describeUrlProblem } from '../webhooks/ssrf.ts';
 import { inspectBlockFile } from './inspect.ts';
+import { exitWithParent, installSignalHandlers, shutdownAndExit } from './lifetime.ts';
 
 export const USAGE = `Usage: settle <command> [options]
 
@@ -122,7 +123,8 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 2;
     }
     if (error instanceof SettleError) {
-      // A refusal with its own sentence (no merchant m_…, the id exists already): no stack trace.
+      // A refusal or an explained failure with its own sentence (no merchant m_…, the id exists
+      // already, the embedded Postgres cannot run here): no stack trace.
       err(`settle ${name}: ${error.message}`);
       return 1;
     }
@@ -135,14 +137,6 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 2;
     }
     throw error;
-  }
-}
-
-function installSignalHandlers(common: Common): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void common.shutdown.run(signal).then(() => process.exit(0));
-    });
   }
 }
 
@@ -165,13 +159,15 @@ async function runStart({ config, configured, out }: CommandContext): Promise<nu
   const devChain = demo?.devChain;
   if (devChain !== undefined) common.shutdown.onShutdown('dev-chain', () => devChain.stop());
   installSignalHandlers(common);
+  exitWithParent(common);
   try {
     const engine = await startEngine(common);
     if (demo !== undefined) out(await finishDemo(engine, common, demo));
   } catch (error) {
-    common.logger.fatal({ err: error }, 'start-up failed');
-    await common.shutdown.run('start-up failed');
-    return 1;
+    if (error instanceof NonRetryableError) common.logger.fatal({ code: error.code }, `start-up failed: ${error.message}`);
+    else common.logger.fatal({ err: error }, 'start-up failed');
+    // Exit here, not by returning: what started before the failure must not keep the process up.
+    return shutdownAndExit(common, 'start-up failed', 1);
   }
   common.logger.info('Settle is running; Ctrl-C (SIGINT) or SIGTERM stops it');
   // Keep running until a signal's shutdown exits the process.
@@ -181,7 +177,7 @@ async function runStart({ config, configured, out }: CommandContext): Promise<nu
 async function runMigrate({ config, out }: CommandContext): Promise<number> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: 'settle-migrate' });
+    const database = await openDatabase(common, { applicationName: 'settle-migrate', oneOff: true });
     const { applied, current } = await migrate(database.sql, common.logger);
     out(applied.length === 0 ? `schema is current (version ${current})` : `applied ${applied.join(', ')} (version ${current})`);
     return 0;
@@ -193,7 +189,7 @@ async function runMigrate({ config, out }: CommandContext): Promise<number> {
 async function runCheck({ config, values, out }: CommandContext): Promise<number> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: 'settle-check' });
+    const database = await openDatabase(common, { applicationName: 'settle-check', oneOff: true });
     const [table] = await database.sql<{ exists: boolean }[]>`select to_regclass('transfers') is not null as exists`;
     if (table?.exists !== true) {
       out('the database has no ledger yet: run `settle migrate` (or `settle start`) first');
@@ -245,7 +241,7 @@ function oneOffCommon(settings: Config): Common {
 async function withDatabase<T>(config: () => Config, name: string, fn: (common: Common, sql: import('../db/client.ts').Sql) => Promise<T>): Promise<T> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: `settle-${name}` });
+    const database = await openDatabase(common, { applicationName: `settle-${name}`, oneOff: true });
     await migrate(database.sql, common.logger);
     return await fn(common, database.sql);
   } finally {

@@ -186,6 +186,22 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** USD price of one whole unit of each asset symbol, as exact decimal text (fixed-rate source). */
       fixed: z.record(z.string().min(1), z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal string like "1" or "65000.50"')).default({ USDT: '1' }),
+      /**
+       * Live rates for every symbol `fixed` does not name: the median of the public tickers that
+       * answered within `maxAgeMs`. An empty provider list turns live rates off.
+       */
+      market: z
+        .strictObject({
+          providers: z
+            .array(z.strictObject({ name: z.enum(['kraken', 'coinbase', 'bitstamp']), baseUrl: url.optional() }))
+            .max(10)
+            .default([{ name: 'kraken' }, { name: 'coinbase' }, { name: 'bitstamp' }]),
+          maxAgeMs: z.number().int().min(1_000).max(3_600_000).default(120_000),
+          refreshMs: z.number().int().min(100).max(3_600_000).default(15_000),
+          timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+        })
+        .refine((market) => market.refreshMs <= market.maxAgeMs, { message: 'refreshMs must not exceed maxAgeMs', path: ['refreshMs'] })
+        .prefault({}),
     })
     .prefault({}),
   webhooks: z

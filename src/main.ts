@@ -17,7 +17,7 @@ import { createInvoiceReactions } from './invoices/reactions.ts';
 import { createInvoiceService, type InvoiceService } from './invoices/service.ts';
 import { startExpiryLoop } from './invoices/expiry.ts';
 import { invoiceCounter } from './invoices/metrics.ts';
-import { createFixedRateSource } from './prices/rates.ts';
+import { rateSourceFromConfig } from './prices/market.ts';
 import type { ViewContext } from './invoices/view.ts';
 import { startBoss } from './webhooks/queue.ts';
 import { startWebhookWorker } from './webhooks/worker.ts';
@@ -105,7 +105,7 @@ export async function startEngine(common: Common): Promise<Engine> {
   if (chains.chains.size === 0) logger.info('no chains configured: add them under "chains" in the config file');
   assets = createAssetRegistry(chains.chains.values());
 
-  const invoices = createInvoiceService({ common, sql, assets, addressPool: chains.addressPool, rates: createFixedRateSource(config.prices.fixed), reactions });
+  const invoices = createInvoiceService({ common, sql, assets, addressPool: chains.addressPool, rates: rateSourceFromConfig(config.prices, common.clock, logger), reactions });
   startExpiryLoop(common, invoices);
   await startWebhookWorker(common, sql, boss);
 

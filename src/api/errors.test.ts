@@ -31,6 +31,14 @@ test('an exhausted address pool answers 503 with Retry-After, naming the conditi
   assert.doesNotMatch(JSON.stringify(reply.body), /xpub|eth:1/);
 });
 
+test('no fresh USD rate answers 503 rate_unavailable with Retry-After, without the providers\' answers', async () => {
+  const reply = await replyTo(new RetryableError('rate_unavailable', 'no fresh USD rate for BTC: none of kraken, coinbase answered in the last 120 s'));
+  assert.equal(reply.status, 503);
+  assert.equal(reply.retryAfter, '2');
+  assert.equal(reply.body.error.code, 'rate_unavailable');
+  assert.doesNotMatch(reply.body.error.message, /kraken|coinbase/);
+});
+
 test('another passing condition answers 503 temporarily_unavailable without its internal message', async () => {
   const reply = await replyTo(new RetryableError('db_unavailable', 'connect ECONNREFUSED 127.0.0.1:5432'));
   assert.equal(reply.status, 503);

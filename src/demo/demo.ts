@@ -95,6 +95,8 @@ export async function prepareDemo(embeddedDataDir: string, logger: Logger): Prom
       },
       // The demo's webhook receiver listens on loopback.
       webhooks: { allowPrivateAddresses: true, retryScheduleS: DEMO_RETRY_SCHEDULE_S },
+      // The demo's chain is local and needs no internet: USDT at the fixed 1:1, no live tickers.
+      prices: { market: { providers: [] } },
     },
   };
 }

@@ -36,6 +36,8 @@ export async function startTestEngine(file: string, overrides: ConfigInput = {},
     log: { level: 'silent' },
     webhooks: { allowPrivateAddresses: true, retryScheduleS: [1, 1, 2], timeoutMs: 2_000, pollIntervalMs: 200 },
     invoices: { expiryCheckIntervalMs: 200 },
+    // Tests never reach the internet: no live exchange tickers (test/prices runs them against loopback).
+    prices: { market: { providers: [] } },
     scan: { workerThreads: 1, workerQueueMax: 8 },
   };
   const config = loadConfig({ env: {}, overrides: deepMerge(base, overrides) });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { anvilBinary } from '../../src/demo/devchain.ts';
 import { freePort } from '../../src/ports.ts';
-import { eventually } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/settle.mjs', import.meta.url));
 const skip = anvilBinary() === undefined ? 'anvil is not installed; skipping the demo test' : undefined;
@@ -39,14 +39,15 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-test('settle start with no configuration runs the demo: a key, curl commands, and an invoice that gets paid', { skip, timeout: 180_000 }, async () => {
+// The test-level timeout only guards against a hang; each wait below has its own deadline.
+test('settle start with no configuration runs the demo: a key, curl commands, and an invoice that gets paid', { skip, timeout: 10 * 60_000 }, async () => {
   const port = await freePort();
   // No DATABASE_URL, no config: what `npm start` does on a fresh machine (only the port is ours, to run beside other tests).
   const env = { PORT: String(port), LOG_LEVEL: 'info' };
   let stdout = '';
   child = spawn(process.execPath, [BIN, 'start'], { cwd: home, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const banner = await eventually(async () => (stdout.includes('Try it:') ? stdout : undefined), 120_000, 'the demo banner');
+  const banner = await waitFor(async () => (stdout.includes('Try it:') ? stdout : undefined), { what: 'the demo banner', timeoutMs: 120_000 });
   const secret = /API key (sk_[A-Za-z0-9]+)/.exec(banner)?.[1];
   assert.ok(secret, 'the banner shows the demo key');
   const curl = /curl -s -X POST (\S+)\/v1\/invoices -H 'Authorization: Bearer (sk_\w+)' -H 'Content-Type: application\/json' -d '(\{[^']+\})'/.exec(banner);
@@ -62,12 +63,12 @@ test('settle start with no configuration runs the demo: a key, curl commands, an
   const paid = await run(['demo', 'pay', invoice.id], env);
   assert.equal(paid.code, 0, paid.stderr);
   assert.match(paid.stdout, /paid 25 USDT-ERC20 to 0x[0-9a-fA-F]{40} in transaction 0x[0-9a-f]{64}/);
-  const done = await eventually(async () => {
+  const done = await waitFor(async () => {
     const current = await fetch(`${curl[1]}/v1/invoices/${invoice.id}`, { headers }).then((r) => r.json() as Promise<{ status: string; events: Array<{ to_status: string }> }>);
     return current.status === 'paid' ? current : undefined;
-  }, 60_000, 'the demo invoice to be paid');
+  }, { what: 'the demo invoice to be paid' });
   assert.deepEqual([...new Set(done.events.map((e) => e.to_status))], ['pending', 'confirming', 'paid']);
-  await eventually(async () => (/"type":"invoice\.paid"[^\n]*"signature":"valid"[^\n]*demo receiver/.test(stdout) ? true : undefined), 20_000, 'the demo receiver to log the paid webhook');
+  await waitFor(async () => (/"type":"invoice\.paid"[^\n]*"signature":"valid"[^\n]*demo receiver/.test(stdout) ? true : undefined), { what: 'the demo receiver to log the paid webhook' });
   const balances = await fetch(`${curl[1]}/v1/balances`, { headers }).then((r) => r.json() as Promise<{ data: Array<{ asset: string; available: string }> }>);
   assert.equal(balances.data.find((b) => b.asset === 'USDT-ERC20')?.available, '25');
 

@@ -6,7 +6,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { anvilSkipReason } from '../helpers/anvil.ts';
 import { startEvmTestChain, type EvmTestChain } from '../helpers/evm-chain.ts';
-import { eventually, startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { verifySignature } from '../../src/webhooks/signature.ts';
 import { checkInvariants, formatViolations } from '../../src/ledger/invariants.ts';
@@ -50,11 +51,11 @@ async function invoice(id: string) {
   return (await api('GET', `/v1/invoices/${id}`)).json;
 }
 
-function waitForStatus(id: string, status: string, timeoutMs = 20_000) {
-  return eventually(async () => {
+function waitForStatus(id: string, status: string) {
+  return waitFor(async () => {
     const current = await invoice(id);
     return current.status === status ? current : undefined;
-  }, timeoutMs, `invoice ${id} to be ${status}`);
+  }, { what: `invoice ${id} to be ${status}` });
 }
 
 function webhooksFor(id: string) {
@@ -95,10 +96,10 @@ test('an invoice paid on chain goes pending → confirming → paid, with signed
   assert.equal(Number(after.available) - Number(before.available), 25);
   assert.equal(after.pending, '0');
 
-  const hooks = await eventually(async () => {
+  const hooks = await waitFor(async () => {
     const got = webhooksFor(created.id);
     return got.some((w) => w.json.type === 'invoice.paid') ? got : undefined;
-  }, 15_000, 'the paid webhook');
+  }, { what: 'the paid webhook' });
   for (const hook of hooks) {
     const signature = hook.headers['x-settle-signature'] as string;
     assert.ok(verifySignature(shop.webhookSecret, hook.body, signature, Math.floor(Date.now() / 1000)), 'signature verifies with the merchant secret');
@@ -119,10 +120,10 @@ test('an invoice paid on chain goes pending → confirming → paid, with signed
 test('a partial payment leaves it pending and underpaid; a top-up completes it', { skip }, async () => {
   const created = await createInvoice({ amount: '10' });
   await chain.payToken(created.address, 4_000_000n);
-  const partial = await eventually(async () => {
+  const partial = await waitFor(async () => {
     const current = await invoice(created.id);
     return current.received_amount === '4' ? current : undefined;
-  }, 15_000, 'the partial payment');
+  }, { what: 'the partial payment' });
   assert.equal(partial.status, 'pending');
   assert.equal(partial.underpaid, true);
   await chain.payToken(created.address, 6_000_000n);
@@ -143,23 +144,23 @@ test('an overpayment is recorded and visible, all of it credited', { skip }, asy
   const paid = await waitForStatus(created.id, 'paid');
   assert.equal(paid.overpaid, true);
   assert.equal(paid.received_amount, '7.5');
-  await eventually(async () => {
+  await waitFor(async () => {
     const after = await balance();
     return Number(after.available) - Number(before.available) === 7.5 ? true : undefined;
-  }, 10_000, 'the overpayment in the balance');
+  }, { what: 'the overpayment in the balance' });
   await assertLedgerConsistent();
 });
 
 test('coins sent after expiry go to suspense, flagged paid_late, never to the merchant or lost', { skip }, async () => {
   const created = await createInvoice({ amount: '3', expires_at: new Date(Date.now() + 1_500).toISOString() });
-  const expired = await waitForStatus(created.id, 'expired', 15_000);
+  const expired = await waitForStatus(created.id, 'expired');
   assert.equal(expired.paid_late, false);
   const before = await balance();
   await chain.payToken(created.address, 3_000_000n);
-  const late = await eventually(async () => {
+  const late = await waitFor(async () => {
     const current = await invoice(created.id);
     return current.paid_late === true ? current : undefined;
-  }, 15_000, 'the late payment');
+  }, { what: 'the late payment' });
   assert.equal(late.status, 'expired');
   assert.equal(late.received_amount, '0', 'late coins do not count toward the invoice');
   assert.ok(late.events.some((e: { type: string; data: { credited?: string } }) => e.type === 'payment_detected' && e.data.credited === 'suspense'));
@@ -171,8 +172,8 @@ test('coins sent after expiry go to suspense, flagged paid_late, never to the me
   const after = await balance();
   assert.equal(after.available, before.available, 'the merchant was not credited');
   // Webhooks are delivered by the queue, after the state change commits: wait for each.
-  await eventually(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.expired') ? true : undefined), 10_000, 'the expired webhook');
-  await eventually(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.paid_late') ? true : undefined), 10_000, 'the paid_late webhook');
+  await waitFor(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.expired') ? true : undefined), { what: 'the expired webhook' });
+  await waitFor(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.paid_late') ? true : undefined), { what: 'the paid_late webhook' });
   await assertLedgerConsistent();
 });
 
@@ -185,10 +186,10 @@ test('a canceled invoice refuses cancel twice, and coins sent to it go to suspen
   assert.equal(twice.status, 409);
   assert.equal(twice.json.error.code, 'invoice_not_cancelable');
   await chain.payToken(created.address, 2_000_000n);
-  const late = await eventually(async () => {
+  const late = await waitFor(async () => {
     const current = await invoice(created.id);
     return current.paid_late === true ? current : undefined;
-  }, 15_000, 'the payment to a canceled invoice');
+  }, { what: 'the payment to a canceled invoice' });
   assert.equal(late.status, 'canceled');
   const [row] = await settle.db.sql<{ owner: string | null }[]>`select owner from payments where reference = ${`invoice:${created.id}`}`;
   assert.equal(row?.owner, null, 'routed to suspense');
@@ -208,10 +209,10 @@ test('a webhook receiver that fails is retried on the schedule until it recovers
   receiver.failNext(2, 503, (json) => json.data?.invoice_id === created.id);
   await chain.payToken(created.address, 1_000_000n);
   await waitForStatus(created.id, 'confirming');
-  const delivered = await eventually(async () => {
+  const delivered = await waitFor(async () => {
     const got = receiver.received.filter((w) => w.json.data?.invoice_id === created.id && w.json.type === 'invoice.confirming');
     return got.some((w) => w.answeredStatus === 200) ? got : undefined;
-  }, 20_000, 'the confirming webhook to get through');
+  }, { what: 'the confirming webhook to get through' });
   assert.ok(delivered.length >= 3, `failed twice then delivered (saw ${delivered.length})`);
   assert.equal(new Set(delivered.map((w) => w.json.id)).size, 1, 'retries carry the same event id');
   const gaps = delivered.slice(1).map((w, i) => w.receivedAtMs - (delivered[i] as { receivedAtMs: number }).receivedAtMs);
@@ -226,7 +227,7 @@ test('a webhook receiver that fails is retried on the schedule until it recovers
   assert.equal((await api('GET', `/v1/webhooks/deliveries?invoice_id=${created.id}`, undefined, other)).json.data.length, 0);
   const redo = await api('POST', `/v1/webhooks/deliveries/${attempts[0].id}/redeliver`);
   assert.equal(redo.status, 202);
-  await eventually(async () => (receiver.received.filter((w) => w.json.id === delivered[0]?.json.id).length > delivered.length ? true : undefined), 10_000, 'the redelivery');
+  await waitFor(async () => (receiver.received.filter((w) => w.json.id === delivered[0]?.json.id).length > delivered.length ? true : undefined), { what: 'the redelivery' });
 });
 
 test('a receiver that never recovers leaves the event dead after the schedule', { skip }, async () => {
@@ -234,10 +235,10 @@ test('a receiver that never recovers leaves the event dead after the schedule', 
   const created = await createInvoice({ amount: '1' }, dead);
   receiver.failNext(100, 500, (json) => json.data?.invoice_id === created.id);
   await chain.payToken(created.address, 1_000_000n);
-  const [event] = await eventually(async () => {
+  const [event] = await waitFor(async () => {
     const rows = await settle.db.sql<{ state: string; attempts: number }[]>`select state, attempts from webhook_events where invoice_id = ${created.id} and type = 'invoice.confirming'`;
     return rows[0]?.state === 'dead' ? rows : undefined;
-  }, 30_000, 'the event to be dead');
+  }, { what: 'the event to be dead' });
   assert.equal(event?.attempts, 4, 'the first attempt and the three scheduled retries');
   receiver.failNext(0);
 });

@@ -69,6 +69,14 @@ async function balance(merchant: TestMerchant = shop, asset = 'USDT-ERC20'): Pro
   return found;
 }
 
+/** The shop's pending transfers not yet posted or voided (diagnostics for a failed assertion). */
+async function merchantPending() {
+  return settle.db.sql<{ id: string; amount: string; reference: string | null }[]>`
+    select t.id, t.amount::text as amount, t.reference from transfers t join accounts a on a.id = t.credit_account_id
+    where a.code = 'merchant' and a.owner = ${shop.id} and t.flags = 1
+      and not exists (select 1 from transfers r where r.pending_id = t.id)`;
+}
+
 async function assertLedgerConsistent() {
   const violations = await checkInvariants(settle.db.sql);
   assert.equal(violations.length, 0, formatViolations(violations));
@@ -92,9 +100,14 @@ test('an invoice paid on chain goes pending → confirming → paid, with signed
   assert.ok(paid.confirmations.received >= 3);
   assert.deepEqual(paid.events.map((e: { to_status: string }) => e.to_status).filter((s: string, i: number, all: string[]) => all.indexOf(s) === i), ['pending', 'confirming', 'paid']);
 
+  // The posting and the status change commit in one transaction (the applier's), so once the
+  // invoice reads paid the balance shows it: asserted at once, not waited for. Should it ever
+  // fail, the message shows the whole picture.
   const after = await balance();
-  assert.equal(Number(after.available) - Number(before.available), 25);
-  assert.equal(after.pending, '0');
+  if (Number(after.available) - Number(before.available) !== 25 || after.pending !== '0') {
+    const picture = { before, after, events: (await invoice(created.id)).events, pendingTransfers: await merchantPending() };
+    assert.fail(`once the invoice reads paid, its 25 are available and nothing is pending: ${JSON.stringify(picture)}`);
+  }
 
   const hooks = await waitFor(async () => {
     const got = webhooksFor(created.id);

@@ -109,10 +109,12 @@ test('an invoice paid on chain goes pending → confirming → paid, with signed
     assert.fail(`once the invoice reads paid, its 25 are available and nothing is pending: ${JSON.stringify(picture)}`);
   }
 
+  // Each event is delivered by the queue on its own: invoice.paid may arrive before
+  // invoice.confirming (a retry, a busy worker). Wait for both, then check them.
   const hooks = await waitFor(async () => {
     const got = webhooksFor(created.id);
-    return got.some((w) => w.json.type === 'invoice.paid') ? got : undefined;
-  }, { what: 'the paid webhook' });
+    return got.some((w) => w.json.type === 'invoice.paid') && got.some((w) => w.json.type === 'invoice.confirming') ? got : undefined;
+  }, { what: 'the confirming and paid webhooks' });
   for (const hook of hooks) {
     const signature = hook.headers['x-settle-signature'] as string;
     assert.ok(verifySignature(shop.webhookSecret, hook.body, signature, Math.floor(Date.now() / 1000)), 'signature verifies with the merchant secret');

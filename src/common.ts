@@ -24,11 +24,16 @@ export interface Random {
 
 export type ShutdownHook = () => Promise<void> | void;
 
+/** The longest one shutdown hook may take before it is abandoned (and logged) so the next runs:
+ * a component stuck on an unreachable database or node must not keep the process alive. */
+export const SHUTDOWN_HOOK_TIMEOUT_MS = 15_000;
+
 export interface Shutdown {
   /** Aborts when shutdown begins; long loops watch it to stop between units of work. */
   readonly signal: AbortSignal;
-  /** Hooks run in reverse order of registration (last started, first stopped). */
-  onShutdown(name: string, hook: ShutdownHook): void;
+  /** Hooks run in reverse order of registration (last started, first stopped); each is given at
+   * most `timeoutMs` (default SHUTDOWN_HOOK_TIMEOUT_MS). */
+  onShutdown(name: string, hook: ShutdownHook, timeoutMs?: number): void;
   /** Runs every hook once; later calls return the same promise. */
   run(reason: string): Promise<void>;
 }
@@ -89,24 +94,30 @@ export function createLogger(config: Config['log'], destination?: NodeJS.Writabl
 
 export function createShutdown(logger: Logger): Shutdown {
   const controller = new AbortController();
-  const hooks: Array<{ name: string; hook: ShutdownHook }> = [];
+  const hooks: Array<{ name: string; hook: ShutdownHook; timeoutMs: number }> = [];
   let running: Promise<void> | undefined;
   return {
     signal: controller.signal,
-    onShutdown(name, hook) {
-      hooks.push({ name, hook });
+    onShutdown(name, hook, timeoutMs = SHUTDOWN_HOOK_TIMEOUT_MS) {
+      hooks.push({ name, hook, timeoutMs });
     },
     run(reason) {
       running ??= (async () => {
         logger.info({ reason }, 'shutting down');
         controller.abort();
-        for (const { name, hook } of hooks.reverse()) {
+        for (const { name, hook, timeoutMs } of hooks.reverse()) {
+          let timer: NodeJS.Timeout | undefined;
           try {
-            await hook();
+            const expired = new Promise<never>((_resolve, reject) => {
+              timer = setTimeout(() => reject(new Error(`shutdown hook ${name} did not finish within ${timeoutMs} ms; abandoned`)), timeoutMs);
+            });
+            await Promise.race([Promise.resolve().then(hook), expired]);
             logger.debug({ hook: name }, 'stopped');
           } catch (error) {
             // Shutdown goes on: one stuck component must not keep the others (and Postgres) running.
             logger.error({ err: error, hook: name }, 'shutdown hook failed');
+          } finally {
+            clearTimeout(timer);
           }
         }
       })();

@@ -24,6 +24,14 @@ test('loadConfig() with nothing configured gives the documented defaults', () =>
   assert.equal(config.database.embedded.dataDir, '.settle/pg');
   assert.equal(config.log.level, 'info');
   assert.deepEqual(config.chains, {});
+  assert.equal(config.http.requestTimeoutMs, 30_000);
+  assert.equal(config.http.headersTimeoutMs, 15_000);
+  assert.equal(config.http.authFailures.addressBurst, 20);
+});
+
+test('HTTP timeouts are checked against each other', () => {
+  const problems = problemsOf(() => loadConfig({ env: {}, overrides: { http: { headersTimeoutMs: 20_000, requestTimeoutMs: 10_000 } } }));
+  assert.match(problems.join('\n'), /http\.headersTimeoutMs: headersTimeoutMs may not exceed requestTimeoutMs/);
 });
 
 test('the environment overrides the file, and explicit overrides win over both', () => {

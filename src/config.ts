@@ -12,17 +12,45 @@ const HttpSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
   bodyLimitBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
-});
+  /** A request's headers must arrive within this; else 408 and the connection is closed. */
+  headersTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+  /** A whole request (headers and body) must arrive within this; else 408 and the connection is closed. */
+  requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** An idle keep-alive connection is closed after this (keep it above a proxy's idle timeout). */
+  keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(72_000),
+  /** A connection silent for this long is closed, whatever it is doing; 0 turns it off. */
+  connectionTimeoutMs: z.number().int().min(0).max(3_600_000).default(120_000),
+  /** Failed authentications (credentials sent and refused) before 429, per client address and per key id. */
+  authFailures: z
+    .strictObject({
+      /** Failures one client address (an IPv6 client: its /64) may make in a burst… */
+      addressBurst: z.number().int().min(1).max(1_000_000).default(20),
+      /** …and then this many per minute. */
+      addressPerMinute: z.number().int().min(1).max(1_000_000).default(10),
+      /** Failures against one key id (pk_…, from any address) in a burst… */
+      keyBurst: z.number().int().min(1).max(1_000_000).default(50),
+      /** …and then this many per minute. */
+      keyPerMinute: z.number().int().min(1).max(1_000_000).default(30),
+      /** Addresses and key ids tracked at once (each kind); past it the least recently failed are forgotten. */
+      trackedMax: z.number().int().min(100).max(10_000_000).default(10_000),
+    })
+    .prefault({}),
+}).refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, { message: 'headersTimeoutMs may not exceed requestTimeoutMs', path: ['headersTimeoutMs'] });
 
 const DatabaseSchema = z.strictObject({
   /** postgres://… ; when absent Settle runs its embedded Postgres. */
   url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   poolMax: z.number().int().min(2).max(200).default(10),
+  /** The longest an API request or /health waits on the database; past it the answer is 503 with Retry-After. */
+  requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
   embedded: z
     .strictObject({
       dataDir: z.string().min(1).default('.settle/pg'),
       /** 0 picks a free port. */
       port: port.default(0),
+      /** Run as root, Postgres runs as the `postgres` user; when it cannot reach the binaries or
+       * dataDir (a clone in a private folder), they are placed here. */
+      rootSharedDir: z.string().min(1).default('/var/lib/settle'),
     })
     .prefault({}),
 });
@@ -158,6 +186,22 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** USD price of one whole unit of each asset symbol, as exact decimal text (fixed-rate source). */
       fixed: z.record(z.string().min(1), z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal string like "1" or "65000.50"')).default({ USDT: '1' }),
+      /**
+       * Live rates for every symbol `fixed` does not name: the median of the public tickers that
+       * answered within `maxAgeMs`. An empty provider list turns live rates off.
+       */
+      market: z
+        .strictObject({
+          providers: z
+            .array(z.strictObject({ name: z.enum(['kraken', 'coinbase', 'bitstamp']), baseUrl: url.optional() }))
+            .max(10)
+            .default([{ name: 'kraken' }, { name: 'coinbase' }, { name: 'bitstamp' }]),
+          maxAgeMs: z.number().int().min(1_000).max(3_600_000).default(120_000),
+          refreshMs: z.number().int().min(100).max(3_600_000).default(15_000),
+          timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+        })
+        .refine((market) => market.refreshMs <= market.maxAgeMs, { message: 'refreshMs must not exceed maxAgeMs', path: ['refreshMs'] })
+        .prefault({}),
     })
     .prefault({}),
   webhooks: z
@@ -165,7 +209,7 @@ export const ConfigSchema = z.strictObject({
       /** Delay before each retry, in seconds (the seeds' schedule: 1 min, 5 min, 15 min, 1 h, 6 h; then dead). */
       retryScheduleS: z.array(z.number().min(0).max(7 * 24 * 3600)).min(0).max(20).default([60, 300, 900, 3600, 21600]),
       timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-      /** Allow callback URLs on loopback, private and link-local addresses (tests, local development). */
+      /** Turn the callback address check off: loopback, private and other special-purpose addresses allowed (tests, the demo). */
       allowPrivateAddresses: z.boolean().default(false),
       concurrency: z.number().int().min(1).max(100).default(4),
       /** How often the webhook worker polls for due deliveries. */

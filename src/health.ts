@@ -7,8 +7,8 @@ export type HealthStatus = 'ok' | 'degraded' | 'down';
 export interface ComponentHealth {
   status: HealthStatus;
   detail?: string | undefined;
-  /** Milliseconds since the epoch of the last change. */
-  sinceMs: number;
+  /** When the component entered this status and detail: an ISO 8601 time, not a duration. */
+  since: string;
 }
 
 export interface Health {
@@ -23,7 +23,7 @@ export function createHealth(nowMs: () => number): Health {
     set(component, status, detail) {
       const current = components.get(component);
       if (current?.status === status && current.detail === detail) return;
-      components.set(component, { status, detail, sinceMs: nowMs() });
+      components.set(component, { status, detail, since: new Date(nowMs()).toISOString() });
     },
     remove(component) {
       components.delete(component);

@@ -17,10 +17,13 @@ import { createInvoiceReactions } from './invoices/reactions.ts';
 import { createInvoiceService, type InvoiceService } from './invoices/service.ts';
 import { startExpiryLoop } from './invoices/expiry.ts';
 import { invoiceCounter } from './invoices/metrics.ts';
-import { createFixedRateSource } from './prices/rates.ts';
+import { rateSourceFromConfig } from './prices/market.ts';
 import type { ViewContext } from './invoices/view.ts';
 import { startBoss } from './webhooks/queue.ts';
 import { startWebhookWorker } from './webhooks/worker.ts';
+
+/** pg_ctl's own stop timeout (60 s) and a margin: a fast shutdown of Postgres is not abandoned early. */
+const EMBEDDED_STOP_TIMEOUT_MS = 65_000;
 
 export interface Database {
   sql: Sql;
@@ -29,7 +32,7 @@ export interface Database {
 }
 
 /** Connects to DATABASE_URL, or starts the embedded Postgres, and registers both for shutdown. */
-export async function openDatabase(common: Common, options: { applicationName?: string } = {}): Promise<Database> {
+export async function openDatabase(common: Common, options: { applicationName?: string; oneOff?: boolean } = {}): Promise<Database> {
   const { config, logger, shutdown } = common;
   let url = config.database.url;
   let embedded = false;
@@ -39,8 +42,10 @@ export async function openDatabase(common: Common, options: { applicationName?: 
       dataDir: config.database.embedded.dataDir,
       port: config.database.embedded.port,
       logger,
+      oneOff: options.oneOff,
+      rootSharedDir: config.database.embedded.rootSharedDir,
     });
-    shutdown.onShutdown('embedded-postgres', () => pg.stop());
+    shutdown.onShutdown('embedded-postgres', () => pg.stop(), EMBEDDED_STOP_TIMEOUT_MS);
     url = pg.url;
     embedded = true;
   }
@@ -96,11 +101,11 @@ export async function startEngine(common: Common): Promise<Engine> {
 
   const writer = createLedgerWriter(sql);
   const accounts = createAccountCache(sql);
-  const chains = await startChains({ common, sql, health, writer, accounts, hooks: reactions });
+  const chains = await startChains({ common, sql, databaseUrl: database.url, health, writer, accounts, hooks: reactions });
   if (chains.chains.size === 0) logger.info('no chains configured: add them under "chains" in the config file');
   assets = createAssetRegistry(chains.chains.values());
 
-  const invoices = createInvoiceService({ common, sql, assets, addressPool: chains.addressPool, rates: createFixedRateSource(config.prices.fixed), reactions });
+  const invoices = createInvoiceService({ common, sql, assets, addressPool: chains.addressPool, rates: rateSourceFromConfig(config.prices, common.clock, logger), reactions });
   startExpiryLoop(common, invoices);
   await startWebhookWorker(common, sql, boss);
 

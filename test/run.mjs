@@ -42,7 +42,14 @@ if (!env.DATABASE_URL) {
   tempDir = mkdtempSync(join(tmpdir(), 'settle-test-pg-'));
   chmodSync(tempDir, 0o755); // as root, the server runs as `postgres` and must reach its folder below this one
   console.log(`# DATABASE_URL not set: starting an embedded Postgres in ${tempDir}`);
-  embedded = await startEmbeddedPostgres(join(tempDir, 'pg'));
+  try {
+    embedded = await startEmbeddedPostgres(join(tempDir, 'pg'));
+  } catch (error) {
+    // An explained failure (the embedded Postgres cannot run here) is one sentence, not a stack.
+    console.error(`npm test: ${error.code === undefined ? error.stack : error.message}`);
+    rmSync(tempDir, { recursive: true, force: true });
+    process.exit(1);
+  }
   env.DATABASE_URL = embedded.url;
 }
 

@@ -4,7 +4,7 @@
 // self-contained (no external scripts, fonts or images). Invoice ids are unguessable uuids; the
 // page shows only what a payer needs.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import QRCode from 'qrcode';
 import type { Common } from '../common.ts';
 import type { InvoiceService } from '../invoices/service.ts';
@@ -13,6 +13,16 @@ import { errorBody } from './errors.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const POLL_INTERVAL_MS = 2_000;
+
+/** The pages' policy: only their own inline style and script (by a nonce fresh for each reply, so
+ * injected markup cannot run), fetches to this origin, never framed (no clickjacking of a payment). */
+function pageHeaders(reply: FastifyReply, nonce: string): FastifyReply {
+  return reply
+    .header('cache-control', 'no-store')
+    .header('x-frame-options', 'DENY')
+    .header('content-security-policy', `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`)
+    .type('text/html; charset=utf-8');
+}
 
 export interface CheckoutDeps {
   common: Common;
@@ -41,13 +51,11 @@ export function checkoutPlugin(deps: CheckoutDeps): (app: FastifyInstance) => vo
     });
     app.get<{ Params: { id: string } }>('/pay/:id', async (request, reply) => {
       const status = UUID.test(request.params.id) ? await publicStatus(request.params.id) : undefined;
-      if (status === undefined) return reply.code(404).type('text/html; charset=utf-8').send(page('Invoice not found', '<p class="muted">This payment link is not valid.</p>', ''));
+      const nonce = deps.common.random.bytes(16).toString('base64');
+      if (status === undefined) return pageHeaders(reply.code(404), nonce).send(page('Invoice not found', '<p class="muted">This payment link is not valid.</p>', '', nonce));
       const qr = await QRCode.toString(status.payment_uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
-      return reply
-        .header('cache-control', 'no-store')
-        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:")
-        .type('text/html; charset=utf-8')
-        .send(page(`Pay ${status.amount} ${status.symbol}`, body(status, qr), script(status.id, status.expires_at, status.server_time)));
+      return pageHeaders(reply, nonce)
+        .send(page(`Pay ${status.amount} ${status.symbol}`, body(status, qr), script(status.id, status.expires_at, status.server_time, nonce), nonce));
     });
   };
 }
@@ -82,8 +90,8 @@ function statusText(status: string): string {
   }
 }
 
-function script(id: string, expiresAt: string, serverTime: string): string {
-  return `<script>
+function script(id: string, expiresAt: string, serverTime: string, nonce: string): string {
+  return `<script nonce="${nonce}">
 (() => {
   const texts = ${JSON.stringify({ pending: statusText('pending'), confirming: statusText('confirming'), paid: statusText('paid'), expired: statusText('expired'), canceled: statusText('canceled') })};
   let expiresAt = Date.parse(${JSON.stringify(expiresAt)});
@@ -119,11 +127,11 @@ function script(id: string, expiresAt: string, serverTime: string): string {
 </script>`;
 }
 
-function page(title: string, content: string, scripts: string): string {
+function page(title: string, content: string, scripts: string, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>
+<style nonce="${nonce}">
   body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; background: #f4f5f7; margin: 0; color: #1d2330; }
   main { max-width: 420px; margin: 32px auto; background: #fff; border-radius: 12px; padding: 24px; box-shadow: 0 2px 12px rgba(0,0,0,.08); text-align: center; }
   h1 { font-size: 1.5rem; margin: 0 0 4px; }

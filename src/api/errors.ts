@@ -5,9 +5,16 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { RetryableError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 
 /** Seconds a client is told to wait before retrying a request that hit a passing condition. */
-const RETRY_AFTER_S = 2;
+export const RETRY_AFTER_S = 2;
+
+/** Passing conditions a client may be told by name (503), with what to tell it; others are `temporarily_unavailable`. */
+const PASSING_CONDITIONS: Readonly<Record<string, string>> = {
+  address_pool_exhausted: 'no deposit address is free at this moment; more are being derived, retry shortly',
+  rate_unavailable: 'no fresh USD rate for this asset at this moment; retry shortly, or give the amount in the asset',
+};
 
 export class ApiError extends Error {
   constructor(
@@ -15,6 +22,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: unknown = undefined,
+    /** Headers sent with the error reply (Retry-After of a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -55,7 +64,8 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
   });
   app.setErrorHandler((error: FastifyError | ApiError | Error, request, reply) => {
     if (error instanceof ApiError) {
-      return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+      logger.debug({ reqId: request.id, status: error.status, code: error.code }, 'request refused');
+      return reply.code(error.status).headers(error.headers).send(errorBody(error.code, error.message, error.details));
     }
     const fastifyError = error as FastifyError;
     switch (fastifyError.code) {
@@ -73,19 +83,20 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       // Malformed JSON and the like: fastify already knows it is the client's fault.
       const code = error instanceof SyntaxError || /JSON/i.test(error.message) ? 'invalid_json' : 'invalid_request';
+      logger.debug({ reqId: request.id, status: fastifyError.statusCode, code, err: error }, 'request refused');
       return reply.code(fastifyError.statusCode).send(errorBody(code, error.message));
     }
-    if (error instanceof RetryableError) {
+    if (error instanceof RetryableError || isDatabaseUnavailable(error)) {
       // A passing condition on our side (no free deposit address until the pool refills, the
       // database briefly away): 503 with Retry-After, so the client's retry succeeds. Nothing was
       // stored for an Idempotency-Key, so the retry may reuse it. Internals stay in the log.
-      logger.warn({ err: error, method: request.method, url: request.url }, 'request failed on a passing condition; the client is told to retry');
-      const message = error.code === 'address_pool_exhausted'
-        ? 'no deposit address is free at this moment; more are being derived, retry shortly'
-        : 'the service is briefly unavailable; retry shortly';
-      return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody(error.code === 'address_pool_exhausted' ? error.code : 'temporarily_unavailable', message, { request_id: request.id }));
+      logger.warn({ reqId: request.id, err: error, method: request.method, url: request.url }, 'request failed on a passing condition; the client is told to retry');
+      // A lost or refused database connection (postgres.js, node) is one too; its internals stay here.
+      const code = error instanceof RetryableError && error.code in PASSING_CONDITIONS ? error.code : 'temporarily_unavailable';
+      const message = PASSING_CONDITIONS[code] ?? 'the service is briefly unavailable; retry shortly';
+      return reply.code(503).header('retry-after', String(RETRY_AFTER_S)).send(errorBody(code, message, { request_id: request.id }));
     }
-    logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
+    logger.error({ reqId: request.id, err: error, method: request.method, url: request.url }, 'request failed');
     return reply.code(500).send(errorBody('internal_error', 'internal error; the request id is in the logs', { request_id: request.id }));
   });
 }

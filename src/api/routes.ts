@@ -4,6 +4,7 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { withDeadline } from '../db/availability.ts';
 import { parseInput } from './errors.ts';
 
 export interface RouteContext<P, Q, B> {
@@ -33,6 +34,8 @@ export function route<P, Q, B>(spec: RouteSpec<P, Q, B>): RouteSpec {
 }
 
 export interface RouteRunner {
+  /** The longest a request may take; past it the reply is 503 (the database is away or stuck). */
+  timeoutMs: number;
   /** Runs before input parsing (authentication). */
   before(request: FastifyRequest, spec: RouteSpec): Promise<void>;
   /** Wraps the handler (idempotency of POSTs); returns the status and body to send. */
@@ -45,14 +48,18 @@ export function registerRoutes(app: FastifyInstance, specs: readonly RouteSpec[]
       method: spec.method,
       url: spec.url,
       handler: async (request, reply) => {
-        await runner.before(request, spec);
-        const params = spec.params === undefined ? undefined : parseInput(spec.params, request.params, 'params');
-        const query = spec.query === undefined ? undefined : parseInput(spec.query, request.query, 'query');
-        const body = spec.body === undefined ? undefined : parseInput(spec.body, request.body ?? {}, 'body');
-        const outcome = await runner.around(request, spec, async () => ({
-          status: spec.reply.status,
-          body: await spec.handler({ params, query, body, request, reply }),
-        }));
+        // Every route reads the database (authentication at least): an unreachable one must not
+        // hold the request open, so the whole of it has a deadline (503 + Retry-After past it).
+        const outcome = await withDeadline((async () => {
+          await runner.before(request, spec);
+          const params = spec.params === undefined ? undefined : parseInput(spec.params, request.params, 'params');
+          const query = spec.query === undefined ? undefined : parseInput(spec.query, request.query, 'query');
+          const body = spec.body === undefined ? undefined : parseInput(spec.body, request.body ?? {}, 'body');
+          return runner.around(request, spec, async () => ({
+            status: spec.reply.status,
+            body: await spec.handler({ params, query, body, request, reply }),
+          }));
+        })(), runner.timeoutMs, `${spec.method} ${spec.url}`);
         if (reply.sent) return reply;
         for (const [name, value] of Object.entries(outcome.headers ?? {})) void reply.header(name, value);
         return reply.code(outcome.status).send(outcome.body);

@@ -7,8 +7,11 @@ import { Histogram } from 'prom-client';
 import type { Common } from '../common.ts';
 import type { Health } from '../health.ts';
 import type { Sql } from '../db/client.ts';
-import { authenticateRequest, type Principal } from './auth.ts';
-import { installErrorHandling } from './errors.ts';
+import { authenticateRequest, type AuthLimits, type Principal } from './auth.ts';
+import { FailureLimiter } from './auth-limit.ts';
+import { withDeadline } from '../db/availability.ts';
+import { installErrorHandling, RETRY_AFTER_S } from './errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, installJsonBodyParser, installReplyHeadersAndLog } from './transport.ts';
 import { requestHash, withIdempotency } from './idempotency.ts';
 import { openApiDocument, registerRoutes, type RouteSpec } from './routes.ts';
 
@@ -28,15 +31,35 @@ export interface HttpServerDeps {
 }
 
 export function createHttpServer({ common, health, sql, routes = [], plugins = [] }: HttpServerDeps): FastifyInstance {
+  const settings = common.config.http;
+  const newRequestId = () => common.random.bytes(8).toString('hex');
   const app = Fastify({
     logger: false,
-    bodyLimit: common.config.http.bodyLimitBytes,
+    bodyLimit: settings.bodyLimitBytes,
     // Request ids in logs and replies help operators trace a call.
-    genReqId: () => common.random.bytes(8).toString('hex'),
+    genReqId: newRequestId,
     // Behind a proxy, set up trust there; here the socket address is the client.
     trustProxy: false,
+    // A client that never finishes its headers or body is answered 408 and cut off, so slow or
+    // stalled requests cannot hold connections open. node checks the deadlines on an interval,
+    // a fraction of the shortest one so a deadline is not overshot by much.
+    requestTimeout: settings.requestTimeoutMs,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    connectionTimeout: settings.connectionTimeoutMs,
+    http: {
+      headersTimeout: settings.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(settings.headersTimeoutMs / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(common.logger, newRequestId),
+    frameworkErrors: frameworkErrorHandler,
   });
   installErrorHandling(app, common.logger);
+  installJsonBodyParser(app);
+  installReplyHeadersAndLog(app, common.logger);
+  const authLimits: AuthLimits = {
+    address: new FailureLimiter({ burst: settings.authFailures.addressBurst, perMinute: settings.authFailures.addressPerMinute, trackedMax: settings.authFailures.trackedMax }, common.clock),
+    key: new FailureLimiter({ burst: settings.authFailures.keyBurst, perMinute: settings.authFailures.keyPerMinute, trackedMax: settings.authFailures.trackedMax }, common.clock),
+  };
 
   const duration = new Histogram({
     name: 'settle_http_request_duration_seconds',
@@ -51,7 +74,7 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
   });
 
   app.get('/health', async (_request, reply) => {
-    const database = await sql`select 1 as ok`.then(
+    const database = await withDeadline(sql`select 1 as ok`, common.config.database.requestTimeoutMs, 'health check').then(
       () => 'ok' as const,
       (error: Error) => {
         health.set('database', 'down', error.message);
@@ -60,6 +83,8 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
     );
     if (database === 'ok') health.set('database', 'ok');
     const snapshot = health.snapshot();
+    // The database away is a passing condition: a load balancer or client may come back shortly.
+    if (database === 'down') void reply.header('retry-after', String(RETRY_AFTER_S));
     return reply.code(snapshot.status === 'down' ? 503 : 200).send(snapshot);
   });
 
@@ -72,8 +97,9 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
     const document = openApiDocument(routes, { title: 'Settle API', version: '1' });
     app.get('/v1/openapi.json', async () => document);
     registerRoutes(app, routes, {
+      timeoutMs: common.config.database.requestTimeoutMs,
       async before(request: FastifyRequest, spec: RouteSpec) {
-        if (spec.auth) request.principal = await authenticateRequest(sql, request);
+        if (spec.auth) request.principal = await authenticateRequest(sql, request, authLimits);
       },
       async around(request, spec, execute) {
         const key = request.headers['idempotency-key'];
@@ -81,7 +107,8 @@ export function createHttpServer({ common, health, sql, routes = [], plugins = [
         if (spec.method !== 'POST' || typeof key !== 'string' || merchantId === undefined) return execute();
         const hash = requestHash(request.method, request.url, request.body ?? null);
         const outcome = await withIdempotency(sql, merchantId, key, hash, execute);
-        return { status: outcome.status, body: outcome.body, headers: { 'idempotent-replayed': String(outcome.replayed) } };
+        // The stored JSON text goes out as it is: a replay is the first response byte for byte.
+        return { status: outcome.status, body: outcome.bodyJson, headers: { 'idempotent-replayed': String(outcome.replayed), 'content-type': 'application/json; charset=utf-8' } };
       },
     });
   }

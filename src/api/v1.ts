@@ -11,24 +11,35 @@ import type { AssetRegistry } from '../invoices/assets.ts';
 import type { InvoiceService } from '../invoices/service.ts';
 import { invoiceJson, type ViewContext } from '../invoices/view.ts';
 import { listDeliveries, redeliver } from '../webhooks/deliveries.ts';
-import { checkCallbackUrl } from '../webhooks/ssrf.ts';
+import { CallbackUrl, checkCallbackUrl, describeUrlProblem } from '../webhooks/ssrf.ts';
+import { instantInRange, jsonProblem, METADATA_DEPTH_MAX, textProblem } from '../invoices/input.ts';
 import { ApiError, validationError } from './errors.ts';
 import { route, type RouteSpec } from './routes.ts';
 
 const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'must be a decimal string like "12.50"');
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a uuid');
 const statuses = ['pending', 'confirming', 'paid', 'expired', 'canceled'] as const;
+/** Text stored in Postgres: refuses what text and jsonb cannot hold (NUL, lone surrogates). */
+const storable = (schema: z.ZodString) => schema.superRefine((text, ctx) => {
+  const problem = textProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+const instant = z.iso.datetime({ offset: true }).refine((text) => instantInRange(Date.parse(text)), 'must be a time in the years 0001..9999');
+const Metadata = z.record(z.string(), z.unknown()).superRefine((metadata, ctx) => {
+  const problem = jsonProblem(metadata, METADATA_DEPTH_MAX);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+});
 
 export const CreateInvoiceBody = z.strictObject({
   asset: z.string().min(1).max(32).describe('Asset code, e.g. USDT-ERC20 (GET /v1/assets)'),
   amount: decimal.optional().describe('Exact amount in the asset; or give amount_usd'),
   amount_usd: decimal.optional().describe('Amount in USD, converted at the rate source\'s rate (recorded on the invoice)'),
   expires_in_minutes: z.number().int().min(1).optional(),
-  expires_at: z.iso.datetime({ offset: true }).optional().describe('Expiry as an ISO 8601 time; or give expires_in_minutes (default 30)'),
+  expires_at: instant.optional().describe('Expiry as an ISO 8601 time; or give expires_in_minutes (default 30)'),
   confirmations: z.number().int().min(1).optional(),
-  order_id: z.string().min(1).max(200).optional(),
-  callback_url: z.string().max(2000).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  order_id: storable(z.string().min(1).max(200)).optional().describe('The merchant\'s order; unique among its invoices that are not expired or canceled (else 409 order_id_in_use)'),
+  callback_url: CallbackUrl.refine((text) => textProblem(text) === undefined, 'must not contain NUL or lone surrogates').optional(),
+  metadata: Metadata.optional().describe(`Any JSON object, at most ${METADATA_DEPTH_MAX} levels deep`),
 }).refine((b) => (b.amount === undefined) !== (b.amount_usd === undefined), { message: 'give exactly one of amount and amount_usd', path: ['amount'] })
   .refine((b) => b.expires_in_minutes === undefined || b.expires_at === undefined, { message: 'give at most one of expires_in_minutes and expires_at', path: ['expires_at'] });
 
@@ -44,8 +55,8 @@ const InvoiceReply = z.object({
 
 const ListQuery = z.strictObject({
   status: z.enum(statuses).optional(),
-  created_from: z.iso.datetime({ offset: true }).optional(),
-  created_to: z.iso.datetime({ offset: true }).optional(),
+  created_from: instant.optional(),
+  created_to: instant.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
 });
@@ -75,7 +86,8 @@ export function decodeCursor(cursor: string | undefined): { createdAt: Date; id:
   if (cursor === undefined) return undefined;
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (Number.isNaN(createdAt.getTime()) || id === undefined || !uuid.safeParse(id).success) {
+  // A cursor is only ever made by encodeCursor; anything else (a year Postgres cannot hold) is refused here.
+  if (!instantInRange(createdAt.getTime()) || id === undefined || !uuid.safeParse(id).success) {
     throw validationError([{ field: 'query.cursor', message: 'not a cursor this API returned' }]);
   }
   return { createdAt, id };
@@ -96,13 +108,16 @@ export function v1Routes(deps: V1Deps): RouteSpec[] {
         }
         if (body.callback_url !== undefined) {
           const problem = checkCallbackUrl(body.callback_url, common.config.webhooks.allowPrivateAddresses);
-          if (problem !== undefined) throw validationError([{ field: 'body.callback_url', message: callbackProblem(problem) }]);
+          if (problem !== undefined) throw validationError([{ field: 'body.callback_url', message: describeUrlProblem(problem) }]);
         }
         const outcome = await invoices.create(merchantId, {
           asset: body.asset, amount: body.amount, amountUsd: body.amount_usd, expiresInMinutes: body.expires_in_minutes,
           expiresAt: body.expires_at === undefined ? undefined : new Date(body.expires_at),
           confirmations: body.confirmations, orderId: body.order_id, callbackUrl: body.callback_url, metadata: body.metadata,
         });
+        if (!outcome.ok && outcome.code === 'order_id_in_use') {
+          throw new ApiError(409, 'order_id_in_use', outcome.message, { field: 'body.order_id', invoice_id: outcome.invoiceId, status: outcome.status });
+        }
         if (!outcome.ok) throw validationError([{ field: `body.${outcome.field}`, message: outcome.message }]);
         return invoiceJson(outcome.invoice, deps.view(), 0, []);
       },
@@ -184,23 +199,14 @@ export function v1Routes(deps: V1Deps): RouteSpec[] {
       },
     }),
     route({
-      method: 'POST', url: '/v1/webhooks/deliveries/:id/redeliver', summary: 'Send a delivery\'s event again now', tag: 'webhooks', auth: true,
-      params: IdParams, reply: { status: 202, schema: z.object({ event_id: z.string(), status: z.literal('queued') }) },
+      method: 'POST', url: '/v1/webhooks/deliveries/:id/redeliver', summary: 'Send a delivery\'s event again now, to the current callback URL', tag: 'webhooks', auth: true,
+      params: IdParams, reply: { status: 202, schema: z.object({ event_id: z.string(), status: z.literal('queued'), url: z.string() }) },
       async handler({ params, request }) {
         if (deps.boss === undefined) throw new ApiError(503, 'webhooks_unavailable', 'webhook delivery is not running in this process');
         const queued = await redeliver(deps.sql, deps.boss, common.clock, principalOf(request as never), params.id);
         if (queued === undefined) throw new ApiError(404, 'delivery_not_found', `no delivery ${params.id}`);
-        return { event_id: queued.eventId, status: 'queued' as const };
+        return { event_id: queued.eventId, status: 'queued' as const, url: queued.url };
       },
     }),
   ];
-}
-
-function callbackProblem(problem: string): string {
-  switch (problem) {
-    case 'private_address': return 'callback URLs may not point at private, loopback or link-local addresses';
-    case 'scheme_not_allowed': return 'callback URLs must be http:// or https://';
-    case 'credentials_not_allowed': return 'callback URLs may not carry credentials';
-    default: return 'not a URL';
-  }
 }

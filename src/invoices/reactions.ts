@@ -6,16 +6,23 @@
 // payments (pending, confirming, paid: overpayment). Coins that arrive after expiry or
 // cancellation, in another asset, or to an address nobody holds go to suspense — recorded,
 // reported, never lost.
+//
+// Webhooks, one set whatever the path: every payment to the invoice's address sends
+// invoice.payment_detected when seen, invoice.payment_confirmed when confirmed and
+// invoice.payment_orphaned if its block leaves the chain (full, partial, over or late alike; a late
+// one says credited: suspense); every change of status sends invoice.<new status> (confirming,
+// paid, expired, canceled, or pending again after a reorg).
 
 import type PgBoss from 'pg-boss';
 import type { Clock } from '../common.ts';
+import { assert } from '../errors.ts';
 import type { TransactionSql } from '../db/client.ts';
 import type { PaymentCandidate, PaymentHooks, Route } from '../scan/applier.ts';
 import type { Payment } from '../scan/payments.ts';
 import { enqueueWebhook, webhookEventId } from '../webhooks/outbox.ts';
 import { nextState } from './state.ts';
 import { insertEvent, lockInvoices, paymentTotals, type Invoice } from './store.ts';
-import { webhookPayload, type ViewContext } from './view.ts';
+import { webhookPayload, type ViewContext, type WebhookEventType } from './view.ts';
 
 export interface ReactionDeps {
   clock: Clock;
@@ -88,25 +95,23 @@ export function createInvoiceReactions(deps: ReactionDeps): PaymentHooks & {
         where id = ${invoice.id}`;
       const tip = cause.tipHeight;
       const confirmationsOf = (p: Payment) => (tip === undefined ? 0 : Math.max(0, tip - p.height + 1));
+      // One webhook per payment and phase (seen, confirmed, left the chain), whether it completes
+      // the invoice, is part of it, is too much, or came late; and one per change of status.
       for (const payment of mine) {
-        const data = { payment_id: payment.id, txid: payment.txid, amount: payment.amount.toString(), height: payment.height, credited: payment.owner === undefined ? 'suspense' : 'merchant', asset: payment.assetCode };
-        await insertEvent(tx, invoice.id, `payment_${cause.phase}`, invoice.status, updated.status, data);
+        await insertEvent(tx, invoice.id, `payment_${cause.phase}`, invoice.status, updated.status, paymentEventData(payment));
+        await announce(tx, updated, paymentEventType(cause.phase), `${payment.id}:${cause.phase}`, payment, confirmationsOf(payment));
       }
-      const changed = updated.status !== invoice.status;
-      if (changed) {
+      if (updated.status !== invoice.status) {
         await insertEvent(tx, invoice.id, 'status_changed', invoice.status, updated.status, { cause: cause.phase });
         deps.statusCounter?.inc({ status: updated.status });
-      }
-      const trigger = mine[mine.length - 1];
-      if (changed || trigger !== undefined) {
-        const type = changed ? `invoice.${updated.status}` : late ? 'invoice.paid_late' : `invoice.payment_${cause.phase}`;
+        const trigger = mine[mine.length - 1];
         const causeKey = trigger === undefined ? cause.phase : `${trigger.id}:${cause.phase}`;
-        await announce(tx, updated, type, causeKey, trigger?.txid, trigger === undefined ? 0 : confirmationsOf(trigger), trigger?.amount);
+        await announce(tx, updated, `invoice.${updated.status}`, causeKey, trigger, trigger === undefined ? 0 : confirmationsOf(trigger));
       }
     }
   }
 
-  async function announce(tx: TransactionSql, invoice: Invoice, type: string, causeKey: string, txid: string | undefined, confirmations: number, amount: bigint | undefined): Promise<void> {
+  async function announce(tx: TransactionSql, invoice: Invoice, type: WebhookEventType, causeKey: string, payment: Payment | undefined, confirmations: number): Promise<void> {
     if (deps.boss === undefined) return;
     const url = invoice.callbackUrl ?? (await deps.merchantCallback(tx, invoice.merchantId));
     if (url === undefined) return;
@@ -117,7 +122,7 @@ export function createInvoiceReactions(deps: ReactionDeps): PaymentHooks & {
       invoiceId: invoice.id,
       type,
       url,
-      payload: webhookPayload(id, type, invoice, deps.view(), { txid, confirmations, amount, createdAt: new Date(deps.clock.nowMs()) }),
+      payload: webhookPayload(id, type, invoice, deps.view(), { payment, confirmations, createdAt: new Date(deps.clock.nowMs()) }),
     });
   }
 
@@ -127,6 +132,19 @@ export function createInvoiceReactions(deps: ReactionDeps): PaymentHooks & {
     onDetected: (tx, payments, tipHeight) => byInvoice(tx, payments, 'detected', tipHeight),
     onConfirmed: (tx, payments, tipHeight) => byInvoice(tx, payments, 'confirmed', tipHeight),
     onOrphaned: (tx, payments) => byInvoice(tx, payments, 'orphaned', undefined),
+  };
+}
+
+function paymentEventType(phase: RefreshCause['phase']): WebhookEventType {
+  assert(phase === 'detected' || phase === 'confirmed' || phase === 'orphaned', `payments refreshed for ${phase}`);
+  return `invoice.payment_${phase}`;
+}
+
+/** What an invoice event row keeps about a payment: base units, the bare txid (views format them). */
+function paymentEventData(payment: Payment): Record<string, unknown> {
+  return {
+    payment_id: payment.id, txid: payment.txid, amount: payment.amount.toString(), height: payment.height,
+    credited: payment.owner === undefined ? 'suspense' : 'merchant', asset: payment.assetCode,
   };
 }
 

@@ -10,7 +10,7 @@ import type { RateSource } from '../prices/rates.ts';
 import { usdToBaseUnits } from '../prices/rates.ts';
 import type { AssetRegistry, InvoiceAsset } from './assets.ts';
 import { canCancel, type InvoiceStatus } from './state.ts';
-import { chainTip, insertEvent, insertInvoice, listInvoices, lockInvoices, paymentTotals, selectEvents, selectInvoice, type Invoice, type InvoiceEvent, type ListInvoicesFilter } from './store.ts';
+import { chainTip, insertEvent, insertInvoice, listInvoices, lockInvoices, lockOrder, paymentTotals, selectEvents, selectInvoice, selectOrderHolder, type Invoice, type InvoiceEvent, type ListInvoicesFilter } from './store.ts';
 import type { createInvoiceReactions } from './reactions.ts';
 import { invoiceCounter } from './metrics.ts';
 
@@ -31,6 +31,7 @@ export interface CreateInvoiceInput {
 
 export type CreateInvoiceOutcome =
   | { ok: true; invoice: Invoice }
+  | { ok: false; code: 'order_id_in_use'; field: 'order_id'; message: string; invoiceId: string; status: InvoiceStatus }
   | { ok: false; code: 'unknown_asset' | 'no_rate' | 'invalid_amount' | 'amount_too_small' | 'confirmations_out_of_range' | 'expiry_out_of_range'; field: string; message: string };
 
 export type CancelOutcome = { ok: true; invoice: Invoice } | { ok: false; code: 'not_found' | 'not_cancelable'; message: string };
@@ -91,7 +92,18 @@ export function createInvoiceService(deps: InvoiceServiceDeps): InvoiceService {
       return { ok: false, code: 'expiry_out_of_range', field, message: `the expiry must be in the future and at most ${settings.expiryMaxMinutes} minutes away` };
     }
     const id = uuidV4(common.random.bytes(16));
-    const invoice = await sql.begin(async (tx) => {
+    const outcome = await sql.begin(async (tx): Promise<CreateInvoiceOutcome> => {
+      // An order_id names one order: while an invoice for it is pending, confirming or paid, another
+      // is refused; once all expired or were canceled, the shop may issue a new one. Creators of the
+      // same order queue on a lock, so two concurrent requests cannot both pass the check.
+      if (input.orderId !== undefined && input.dialect === undefined) {
+        await lockOrder(tx, merchantId, input.orderId);
+        const holder = await selectOrderHolder(tx, merchantId, input.orderId);
+        if (holder !== undefined) {
+          return { ok: false, code: 'order_id_in_use', field: 'order_id', invoiceId: holder.id, status: holder.status,
+            message: `order_id ${JSON.stringify(input.orderId)} is held by invoice ${holder.id} (${holder.status})${holder.status === 'paid' ? '' : '; a new invoice for it can be made once that one is canceled or expired'}` };
+        }
+      }
       const address = await deps.addressPool.assign(asset.keySpec, { chain: asset.chain, owner: merchantId, reference: `invoice:${id}` }, tx);
       const created: Invoice = {
         id, merchantId, chain: asset.chain, assetCode: asset.code, ledger: asset.ledgerId, amount: priced.amount,
@@ -103,10 +115,10 @@ export function createInvoiceService(deps: InvoiceServiceDeps): InvoiceService {
       };
       await insertInvoice(tx, created);
       await insertEvent(tx, id, 'created', undefined, 'pending', { amount: priced.amount.toString(), address: address.address });
-      return created;
+      return { ok: true, invoice: created };
     });
-    invoiceCounter(common.metrics).inc({ status: 'pending' });
-    return { ok: true, invoice };
+    if (outcome.ok) invoiceCounter(common.metrics).inc({ status: 'pending' });
+    return outcome;
   }
 
   async function get(merchantId: string | undefined, id: string) {

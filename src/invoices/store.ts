@@ -69,6 +69,23 @@ export async function insertInvoice(tx: TransactionSql, invoice: Invoice): Promi
             ${invoice.createdAt}, ${invoice.createdAt})`;
 }
 
+/** Arbitrary constant: "settle order ids", the namespace of the per-order creation locks. */
+const ORDER_LOCK_NAMESPACE = 0x5e77_0d1d;
+
+/** Queues creators of invoices for the same (merchant, order_id) until the transaction ends. */
+export async function lockOrder(tx: TransactionSql, merchantId: string, orderId: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(${ORDER_LOCK_NAMESPACE}, hashtext(${`${merchantId}|${orderId}`}))`;
+}
+
+/** The newest invoice that holds the order: pending, confirming or paid (not expired or canceled). */
+export async function selectOrderHolder(db: Queryable, merchantId: string, orderId: string): Promise<{ id: string; status: InvoiceStatus } | undefined> {
+  const [row] = await db<{ id: string; status: InvoiceStatus }[]>`
+    select id, status from invoices
+    where merchant_id = ${merchantId} and order_id = ${orderId} and dialect is null and status in ('pending', 'confirming', 'paid')
+    order by created_at desc limit 1`;
+  return row;
+}
+
 export async function selectInvoice(db: Queryable, id: string, merchantId?: string): Promise<Invoice | undefined> {
   const rows = await db.unsafe<InvoiceRow[]>(
     `select ${INVOICE_COLUMNS} from invoices where id = $1 and ($2::text is null or merchant_id = $2)`,

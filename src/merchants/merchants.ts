@@ -30,7 +30,11 @@ export interface Merchant {
 export async function createMerchant(db: Queryable, random: Random, input: { id?: string; name: string; callbackUrl?: string }): Promise<Merchant> {
   const id = input.id ?? `m_${randomToken(random, 16)}`;
   const webhookSecret = `whsec_${randomToken(random, 32)}`;
-  await db`insert into merchants (id, name, webhook_secret, callback_url) values (${id}, ${input.name}, ${webhookSecret}, ${input.callbackUrl ?? null})`;
+  const rows = await db`
+    insert into merchants (id, name, webhook_secret, callback_url) values (${id}, ${input.name}, ${webhookSecret}, ${input.callbackUrl ?? null})
+    on conflict (id) do nothing
+    returning id`;
+  if (rows.length === 0) throw new SettleError('merchant_exists', `a merchant with id ${id} exists already`);
   return { id, name: input.name, webhookSecret, callbackUrl: input.callbackUrl };
 }
 

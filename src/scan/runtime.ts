@@ -41,6 +41,8 @@ export interface ChainsRuntime {
 export interface StartChainsDeps {
   common: Common;
   sql: Sql;
+  /** For each scanner's lock session (a connection of its own). */
+  databaseUrl: string;
   health: Health;
   writer: LedgerWriter;
   accounts: AccountCache;
@@ -117,6 +119,7 @@ async function startChain(deps: StartChainsDeps, chain: string, config: ChainCon
   const scanner = createScanner({
     common,
     sql,
+    databaseUrl: deps.databaseUrl,
     chain,
     settings: config,
     adapter,

@@ -9,6 +9,7 @@ import type { ChainConfig } from '../config.ts';
 import type { Common } from '../common.ts';
 import type { Sql } from '../db/client.ts';
 import { BlockDecodeError, NonRetryableError, RetryableError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 import type { Health } from '../health.ts';
 import { backoffDelayMs } from '../retry.ts';
 import { selectAddressKeysAfter } from '../addresses/pool.ts';
@@ -19,12 +20,13 @@ import { scanMetrics, type ScanMetrics } from './metrics.ts';
 import type { AddressIndex } from './address-index.ts';
 import type { DecodePool } from './pool.ts';
 import type { BlockRef, ChainAdapter, DecodedBlock } from './types.ts';
+import { acquireScannerLock, type ScannerLock } from './scanner-lock.ts';
 
 /** Blocks per decode task: big enough to amortize a task, small enough to keep workers even. */
 const TASK_BLOCKS_MAX = 8;
 const BACKOFF_MAX_MS = 30_000;
-const STANDBY_POLL_MS = 5_000;
-const SCANNER_LOCK_NAMESPACE = 0x5e77_5ca9;
+/** The longest pause between attempts while the database is away, so scanning resumes promptly. */
+const DATABASE_RETRY_MAX_MS = 2_000;
 const PRUNE_EVERY_STEPS = 50;
 /** Consecutive failures of an unexpected kind (not known to be transient) before the chain halts. */
 const UNEXPECTED_FAILURES_MAX = 5;
@@ -32,6 +34,8 @@ const UNEXPECTED_FAILURES_MAX = 5;
 export interface ScannerDeps {
   common: Common;
   sql: Sql;
+  /** The database the scanner lock session connects to (the pool's own URL). */
+  databaseUrl: string;
   chain: string;
   settings: Pick<ChainConfig, 'reorgDepthMax' | 'pollIntervalMs' | 'prefetchBlocksMax' | 'batchBlocksMax' | 'startHeight'>;
   adapter: ChainAdapter;
@@ -77,6 +81,7 @@ export function createScanner(deps: ScannerDeps): Scanner {
   let standby = false;
   let lastAddressId = 0n;
   let steps = 0;
+  let firstRunFrom: number | undefined;
 
   async function loadNewAddresses(): Promise<void> {
     if (deps.keyIds.length === 0) return;
@@ -185,7 +190,10 @@ export function createScanner(deps: ScannerDeps): Scanner {
     if (kind === 'same') return 'idle';
     try {
       if (kind === 'start') {
-        const from = settings.startHeight ?? head.height;
+        // A first run cut short before its first block committed (the database went away)
+        // starts again where it first meant to, not at the newer head: nothing in between is skipped.
+        const from = settings.startHeight ?? firstRunFrom ?? head.height;
+        firstRunFrom = from;
         log.info({ from, head: head.height }, 'first run: scanning from here');
         await processRange(from, Math.min(head.height, from + settings.batchBlocksMax * 10), finalizedHeight);
       } else if (kind === 'behind') {
@@ -206,66 +214,70 @@ export function createScanner(deps: ScannerDeps): Scanner {
     return 'busy';
   }
 
-  async function holdLock(): Promise<(() => Promise<void>) | undefined> {
-    const reserved = await sql.reserve();
-    for (;;) {
-      const [row] = await reserved<{ ok: boolean }[]>`select pg_try_advisory_lock(${SCANNER_LOCK_NAMESPACE}, hashtext(${chain})) as ok`;
-      if (row?.ok === true) {
-        standby = false;
-        return async () => {
-          await reserved`select pg_advisory_unlock(${SCANNER_LOCK_NAMESPACE}, hashtext(${chain}))`.catch(() => {});
-          reserved.release();
-        };
-      }
-      if (!standby) log.info('another process scans this chain; standing by');
-      standby = true;
-      health.set(component, 'ok', 'standby: another process holds the scanner lock');
-      await clock.sleep(STANDBY_POLL_MS, shutdown.signal);
-      if (shutdown.signal.aborted) {
-        reserved.release();
-        return undefined;
+  function onStandby(): void {
+    if (!standby) log.info('another process scans this chain; standing by');
+    standby = true;
+    health.set(component, 'ok', 'standby: another process holds the scanner lock');
+  }
+
+  /** Scans while `lock` is held; 'lost' when its session ended, 'stopped' at shutdown. Throws to halt. */
+  async function scanWhileHeld(lock: ScannerLock): Promise<'lost' | 'stopped'> {
+    standby = false;
+    let ready = false;
+    let failures = 0;
+    while (!shutdown.signal.aborted) {
+      if (!lock.held()) return 'lost';
+      try {
+        if (!ready) {
+          // Another process may have scanned while the lock was not ours: start from the database.
+          await call('verify', () => adapter.verify());
+          window = await loadWindow(sql, chain, windowMax);
+          const tip = window[window.length - 1];
+          if (tip !== undefined) metrics.scannedHeight.set({ chain }, tip.height);
+          metrics.halted.set({ chain }, 0);
+          log.info({ tip: tip?.height }, tip === undefined ? 'scanner started (first run)' : 'scanner resumed');
+          ready = true;
+        }
+        const outcome = await step();
+        failures = 0;
+        health.set(component, 'ok', `at ${window[window.length - 1]?.height ?? '-'} of ${headHeight ?? '-'}`);
+        if (outcome === 'idle') await clock.sleep(settings.pollIntervalMs, shutdown.signal);
+      } catch (error) {
+        // A block that fails to decode may be a download cut short: it counts as unexpected
+        // (retried, then halting) rather than halting at once like a reorg past the bound.
+        if (error instanceof NonRetryableError && !(error instanceof BlockDecodeError)) throw error;
+        failures += 1;
+        // An unexpected error (a worker's decode failure arrives as a plain Error) may be a
+        // truncated download: try again a few times, then halt rather than loop forever.
+        const databaseAway = isDatabaseUnavailable(error);
+        if (!(error instanceof RetryableError || databaseAway || isSerializationFailure(error)) && failures >= UNEXPECTED_FAILURES_MAX) throw error;
+        // The database coming back is noticed within seconds, however long it was away.
+        const maxDelayMs = databaseAway ? Math.min(BACKOFF_MAX_MS, DATABASE_RETRY_MAX_MS) : BACKOFF_MAX_MS;
+        const delayMs = backoffDelayMs(failures, { baseDelayMs: Math.min(settings.pollIntervalMs, maxDelayMs), maxDelayMs });
+        health.set(component, 'degraded', databaseAway ? 'waiting for the database' : (error as Error).message);
+        log.warn({ err: error, failures, retryInMs: delayMs }, 'scan step failed; retrying');
+        await clock.sleep(delayMs, shutdown.signal);
       }
     }
+    return 'stopped';
   }
 
   async function run(): Promise<void> {
-    const release = await holdLock();
-    if (release === undefined) return;
-    try {
-      await call('verify', () => adapter.verify());
-      window = await loadWindow(sql, chain, windowMax);
-      const tip = window[window.length - 1];
-      if (tip !== undefined) metrics.scannedHeight.set({ chain }, tip.height);
-      metrics.halted.set({ chain }, 0);
-      log.info({ tip: tip?.height }, tip === undefined ? 'scanner started (first run)' : 'scanner resumed');
-      let failures = 0;
-      while (!shutdown.signal.aborted) {
-        try {
-          const outcome = await step();
-          failures = 0;
-          health.set(component, 'ok', `at ${window[window.length - 1]?.height ?? '-'} of ${headHeight ?? '-'}`);
-          if (outcome === 'idle') await clock.sleep(settings.pollIntervalMs, shutdown.signal);
-        } catch (error) {
-          // A block that fails to decode may be a download cut short: it counts as unexpected
-          // (retried, then halting) rather than halting at once like a reorg past the bound.
-          if (error instanceof NonRetryableError && !(error instanceof BlockDecodeError)) throw error;
-          failures += 1;
-          // An unexpected error (a worker's decode failure arrives as a plain Error) may be a
-          // truncated download: try again a few times, then halt rather than loop forever.
-          if (!(error instanceof RetryableError || isTransient(error)) && failures >= UNEXPECTED_FAILURES_MAX) throw error;
-          const delayMs = backoffDelayMs(failures, { baseDelayMs: settings.pollIntervalMs, maxDelayMs: BACKOFF_MAX_MS });
-          health.set(component, 'degraded', (error as Error).message);
-          log.warn({ err: error, failures, retryInMs: delayMs }, 'scan step failed; retrying');
-          await clock.sleep(delayMs, shutdown.signal);
-        }
+    while (!shutdown.signal.aborted) {
+      const lock = await acquireScannerLock({ url: deps.databaseUrl, chain, clock, signal: shutdown.signal, logger: log, onStandby });
+      if (lock === undefined) return;
+      try {
+        if ((await scanWhileHeld(lock)) === 'stopped') return;
+        health.set(component, 'degraded', 'scanner lock lost with its database session; taking it again');
+      } catch (error) {
+        halted = (error as Error).message;
+        metrics.halted.set({ chain }, 1);
+        health.set(component, 'down', `halted: ${halted}`);
+        log.error({ err: error }, 'scanner halted');
+        return;
+      } finally {
+        await lock.release();
       }
-    } catch (error) {
-      halted = (error as Error).message;
-      metrics.halted.set({ chain }, 1);
-      health.set(component, 'down', `halted: ${halted}`);
-      log.error({ err: error }, 'scanner halted');
-    } finally {
-      await release();
     }
   }
 
@@ -275,8 +287,8 @@ export function createScanner(deps: ScannerDeps): Scanner {
   };
 }
 
-/** Database connection errors and the like: worth another step after a pause. */
-function isTransient(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === 'CONNECTION_CLOSED' || code === 'CONNECTION_ENDED' || code === 'CONNECT_TIMEOUT' || code === 'ECONNREFUSED' || code === '40001' || code === '40P01';
+/** A serialization failure or deadlock: the transaction is worth another try after a pause. */
+function isSerializationFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
 }

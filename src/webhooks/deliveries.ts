@@ -35,17 +35,24 @@ export async function listDeliveries(db: Queryable, merchantId: string, options:
   }));
 }
 
-/** Sends the delivery's event again now, as one manual attempt. False when the delivery is not the merchant's. */
-export async function redeliver(sql: Sql, boss: PgBoss, clock: Clock, merchantId: string, deliveryId: string): Promise<{ eventId: string } | undefined> {
+/**
+ * Sends the delivery's event again now, as one manual attempt, to the CURRENT callback URL (the
+ * invoice's, else the merchant's; the event's own URL only when neither is set any more): a merchant
+ * that moved its endpoint redelivers to where it listens now. The event keeps that URL, so its
+ * scheduled retries (if any are left) go there too. Undefined when the delivery is not the merchant's.
+ */
+export async function redeliver(sql: Sql, boss: PgBoss, clock: Clock, merchantId: string, deliveryId: string): Promise<{ eventId: string; url: string } | undefined> {
   return sql.begin(async (tx) => {
-    const [row] = await tx<{ event_id: string; attempts: number }[]>`
-      select d.event_id, e.attempts from webhook_deliveries d join webhook_events e on e.id = d.event_id
+    const [row] = await tx<{ event_id: string; attempts: number; url: string }[]>`
+      select d.event_id, e.attempts, coalesce(i.callback_url, m.callback_url, e.url) as url
+      from webhook_deliveries d join webhook_events e on e.id = d.event_id join merchants m on m.id = e.merchant_id
+        left join invoices i on i.id = e.invoice_id
       where d.id = ${deliveryId} and d.merchant_id = ${merchantId}
       for update of e`;
     if (row === undefined) return undefined;
     const attempt = row.attempts + 1;
-    await tx`update webhook_events set attempts = ${attempt} where id = ${row.event_id}`;
+    await tx`update webhook_events set attempts = ${attempt}, url = ${row.url} where id = ${row.event_id}`;
     await sendWebhookJob(boss, tx, { eventId: row.event_id, attempt, manual: true }, transferId('webhook-redeliver', row.event_id, attempt, clock.nowMs()));
-    return { eventId: row.event_id };
+    return { eventId: row.event_id, url: row.url };
   });
 }

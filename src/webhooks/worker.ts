@@ -1,10 +1,9 @@
 // Webhook delivery: a pg-boss worker posts each event to its URL, signed, records every attempt
 // (status, latency, error) and, on failure, schedules the next attempt on the seeds' schedule
 // (1 min, 5 min, 15 min, 1 h, 6 h) — in the same transaction as the record — or marks the event
-// dead when the schedule is spent. Connections go only to addresses the SSRF guard allows.
+// dead when the schedule is spent. Connections go only to addresses the SSRF guard allows (post.ts);
+// a delivery records the class of a failure, and the exact failure goes to the operator's log.
 
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type PgBoss from 'pg-boss';
 import { Counter, Histogram } from 'prom-client';
 import type { Common } from '../common.ts';
@@ -13,16 +12,7 @@ import { transferId } from '../ledger/ids.ts';
 import { webhookJobId } from './outbox.ts';
 import { sendWebhookJob, WEBHOOK_QUEUE, type WebhookJob } from './queue.ts';
 import { signatureHeader } from './signature.ts';
-import { guardedLookup } from './ssrf.ts';
-
-const RESPONSE_BODY_KEPT_BYTES = 1_024;
-
-export interface DeliveryResult {
-  statusCode: number | undefined;
-  latencyMs: number;
-  error: string | undefined;
-  responseBody: string | undefined;
-}
+import { postWebhook } from './post.ts';
 
 export interface WebhookWorker {
   /** Delivers one attempt now (the pg-boss handler calls this; tests may too). */
@@ -43,14 +33,14 @@ export async function startWebhookWorker(common: Common, sql: Sql, boss: PgBoss)
     if (job.manual !== true && event.state !== 'pending') return; // delivered or dead already: a duplicate job
     const body = JSON.stringify(event.payload);
     const t = Math.floor(common.clock.nowMs() / 1000);
-    const result = await post(event.url, body, {
+    const result = await postWebhook(event.url, body, {
       'content-type': 'application/json',
       'user-agent': 'Settle-Webhooks/1',
       'x-settle-event-id': event.id,
       'x-settle-event-type': event.type,
       'x-settle-signature': signatureHeader(event.secret, body, t),
-    }, settings.timeoutMs, settings.allowPrivateAddresses);
-    const ok = result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
+    }, { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivateAddresses });
+    const ok = result.error === undefined;
     const scheduleLeft = job.manual !== true && job.attempt <= settings.retryScheduleS.length;
     // A failed redelivery leaves the event as it was; a failed scheduled attempt keeps it pending
     // while the schedule lasts, then it is dead.
@@ -76,7 +66,7 @@ export async function startWebhookWorker(common: Common, sql: Sql, boss: PgBoss)
     const outcome = ok ? 'delivered' : state === 'dead' ? 'dead' : 'failed';
     deliveries.inc({ result: outcome });
     latency.observe(result.latencyMs / 1000);
-    const log = { event: event.id, type: event.type, attempt: job.attempt, status: result.statusCode, error: result.error };
+    const log = { event: event.id, type: event.type, attempt: job.attempt, status: result.statusCode, error: result.error, detail: result.detail };
     if (ok) logger.debug(log, 'webhook delivered');
     else logger.warn(log, outcome === 'dead' ? 'webhook dead: retry schedule spent' : 'webhook delivery failed; will retry');
   }
@@ -88,40 +78,4 @@ export async function startWebhookWorker(common: Common, sql: Sql, boss: PgBoss)
     })));
   });
   return { deliver };
-}
-
-export function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, allowPrivate: boolean): Promise<DeliveryResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: Omit<DeliveryResult, 'latencyMs'>) => {
-      if (settled) return;
-      settled = true;
-      resolve({ ...result, latencyMs: Math.round(performance.now() - started) });
-    };
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      return finish({ statusCode: undefined, error: 'invalid URL', responseBody: undefined });
-    }
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(target, {
-      method: 'POST',
-      headers: { ...headers, 'content-length': Buffer.byteLength(body).toString() },
-      lookup: guardedLookup(allowPrivate) as never,
-      timeout: timeoutMs,
-    }, (res) => {
-      let kept = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (kept.length < RESPONSE_BODY_KEPT_BYTES) kept += chunk.slice(0, RESPONSE_BODY_KEPT_BYTES - kept.length);
-      });
-      res.on('end', () => finish({ statusCode: res.statusCode, error: undefined, responseBody: kept }));
-      res.on('error', (error) => finish({ statusCode: res.statusCode, error: error.message, responseBody: kept }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-    req.on('error', (error: Error) => finish({ statusCode: undefined, error: error.message, responseBody: undefined }));
-    req.end(body);
-  });
 }

@@ -133,6 +133,53 @@ test('settle merchant create and key create/revoke print what the operator needs
   assert.equal(again.code, 1);
 });
 
+test('settle merchant create and key create refuse what the API would refuse: exit 2, one sentence naming the flag, nothing stored', async () => {
+  const [{ count: merchantsBefore } = { count: 0 }] = await db.sql<{ count: number }[]>`select count(*)::int as count from merchants`;
+  const merchantCases: Array<[string[], RegExp]> = [
+    [['--callback-url', 'javascript:alert(1)'], /--callback-url "javascript:alert\(1\)" is not valid: callback URLs must be http:\/\/ or https:\/\//],
+    [['--callback-url', 'http://127.0.0.1:9/x'], /--callback-url "http:\/\/127\.0\.0\.1:9\/x" is refused: .*private, loopback/],
+    [['--callback-url', 'http://[::ffff:127.0.0.1]:9/x'], /--callback-url .* is refused/],
+    [['--callback-url', 'https://user:pw@shop.example/'], /--callback-url .*credentials/],
+    [['--id', 'no spaces allowed'], /--id "no spaces allowed" is not valid/],
+  ];
+  for (const [flags, message] of merchantCases) {
+    const run = await settle(['merchant', 'create', '--name', 'Bad shop', ...flags], { DATABASE_URL: db.url });
+    assert.equal(run.code, 2, `${flags.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+    assert.equal(run.stderr.trim().split('\n').length, 1, `one line, no usage: ${run.stderr}`);
+  }
+  const [{ count: merchantsAfter } = { count: 0 }] = await db.sql<{ count: number }[]>`select count(*)::int as count from merchants`;
+  assert.equal(merchantsAfter, merchantsBefore);
+
+  const shop = await settle(['merchant', 'create', '--name', 'Flag shop', '--id', 'flag-shop'], { DATABASE_URL: db.url });
+  assert.equal(shop.code, 0, shop.stderr);
+  const keyCases: Array<[string[], RegExp]> = [
+    [['--ip', 'not-an-ip'], /--ip "not-an-ip" is not valid: must be one IP address/],
+    [['--ip', '127.0.0.1', '--ip', '10.0.0.0/8'], /--ip "10\.0\.0\.0\/8" is not valid/],
+    [['--origin', '*'], /--origin "\*" is not valid: must be an Origin like https:\/\/shop\.example/],
+    [['--origin', 'https://shop.example/'], /--origin "https:\/\/shop\.example\/" is not valid/],
+    [['--origin', 'javascript:alert(1)'], /--origin .* is not valid/],
+  ];
+  for (const [flags, message] of keyCases) {
+    const run = await settle(['key', 'create', '--merchant', 'flag-shop', ...flags], { DATABASE_URL: db.url });
+    assert.equal(run.code, 2, `${flags.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+  }
+  const [{ count: keys } = { count: -1 }] = await db.sql<{ count: number }[]>`select count(*)::int as count from api_keys where merchant_id = 'flag-shop'`;
+  assert.equal(keys, 0, 'no key was stored');
+
+  const unknown = await settle(['key', 'create', '--merchant', 'no-such-shop'], { DATABASE_URL: db.url });
+  assert.deepEqual([unknown.code, unknown.stderr.trim()], [1, 'settle key: no merchant no-such-shop']);
+  const twice = await settle(['merchant', 'create', '--name', 'Again', '--id', 'flag-shop'], { DATABASE_URL: db.url });
+  assert.deepEqual([twice.code, twice.stderr.trim()], [1, 'settle merchant: a merchant with id flag-shop exists already']);
+
+  const good = await settle(['key', 'create', '--merchant', 'flag-shop', '--ip', '2001:DB8:0:0:0:0:0:7', '--origin', 'https://shop.example'], { DATABASE_URL: db.url });
+  assert.equal(good.code, 0, good.stderr);
+  const { key_id: keyId } = JSON.parse(good.stdout) as { key_id: string };
+  const [stored] = await db.sql<{ ip_allow: string[]; origin_allow: string[] }[]>`select ip_allow, origin_allow from api_keys where id = ${keyId}`;
+  assert.deepEqual(stored, { ip_allow: ['2001:db8::7'], origin_allow: ['https://shop.example'] }, 'the address is kept in the form the server compares');
+});
+
 test('settle inspect block decodes a fixture block, or says why not', async () => {
   const fixture = fileURLToPath(new URL('../../../shared/fixtures/btc/mainnet/block300025.raw', import.meta.url));
   const { existsSync } = await import('node:fs');
@@ -151,4 +198,31 @@ test('settle inspect block decodes a fixture block, or says why not', async () =
   assert.equal(report.tx_count, 461);
   assert.equal(report.merkle_ok, true);
   assert.equal(report.txids.length, 461);
+});
+
+test('settle demo pay answers a bad invoice id or a missing invoice with one sentence and exit 2, never a stack trace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'settle-cli-demo-'));
+  const file = join(dir, 'settle.json');
+  writeFileSync(file, JSON.stringify({ database: { embedded: { dataDir: join(dir, '.settle', 'pg') } } }));
+  const oneSentence = (run: Run) => {
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  };
+  const badId = await settle(['demo', 'pay', 'not-an-id', '--config', file]);
+  assert.equal(badId.code, 2);
+  assert.match(badId.stderr, /^settle demo pay: "not-an-id" is not an invoice id/);
+  oneSentence(badId);
+  const notRun = await settle(['demo', 'pay', '00000000-0000-4000-8000-000000000000', '--config', file]);
+  assert.equal(notRun.code, 1);
+  assert.match(notRun.stderr, /^settle demo pay: the demo has not run yet: start it with `npm start` first/);
+  oneSentence(notRun);
+  // A demo that has run (its state file), on a database without that invoice.
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, '.settle'), { recursive: true });
+  writeFileSync(join(dir, '.settle', 'demo.json'), JSON.stringify({ version: 1, mnemonic: 'test', token: '0x5fbdb2315678afecb367f032d93f642f64180aa3', rpcUrl: 'http://127.0.0.1:9' }));
+  const missing = await settle(['demo', 'pay', '00000000-0000-4000-8000-000000000000', '10', '--config', file], { DATABASE_URL: db.url });
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /^settle demo pay: there is no invoice 00000000-0000-4000-8000-000000000000 in the demo's database/);
+  oneSentence(missing);
 });

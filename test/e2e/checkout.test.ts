@@ -51,7 +51,13 @@ test('the checkout page shows address, amount and QR, and turns to paid without 
     // Every page wait (goto, selectors, functions) waits for its condition; the deadline only
     // bounds a failing test, so it is generous (Playwright's default is 30 s).
     page.setDefaultTimeout(CONDITION_TIMEOUT_MS);
+    // The page's CSP allows its own style and script by nonce only: nothing of its own may be refused.
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) refused.push(message.text());
+    });
     await page.goto(created.checkout_url);
+    assert.equal(await page.evaluate("getComputedStyle(document.querySelector('main')).borderTopLeftRadius"), '12px', 'the inline style applies');
     assert.equal(await page.textContent('#address'), created.address);
     assert.equal(await page.textContent('#amount'), '42.5');
     assert.equal(await page.textContent('#symbol'), 'USDT');
@@ -71,6 +77,7 @@ test('the checkout page shows address, amount and QR, and turns to paid without 
     await page.waitForSelector('#status[data-status="paid"]');
     assert.match((await page.textContent('#status')) ?? '', /Paid/);
     assert.deepEqual(loads, [], 'the page turned to paid without reloading');
+    assert.deepEqual(refused, [], 'the policy refused nothing of the page\'s own');
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: `${SCREENSHOTS}checkout-paid.png`, fullPage: true });
     assert.ok(existsSync(`${SCREENSHOTS}checkout-paid.png`));

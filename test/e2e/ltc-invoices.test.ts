@@ -37,7 +37,7 @@ test('an LTC invoice paid on litecoind regtest becomes paid, with a signed webho
   assert.match(created.address, /^rltc1q/);
   assert.equal(created.payment_uri, `litecoin:${created.address}?amount=0.015`);
   assert.equal(created.network, 'Litecoin regtest');
-  await node.send(created.address, '0.015');
+  const txid = await node.send(created.address, '0.015');
   await node.mine(2);
   const paid = await waitFor(async () => {
     const invoice = await fetch(`${settle!.url}/v1/invoices/${created.id}`, { headers }).then((r) => r.json() as Promise<{ status: string; received_amount: string }>);
@@ -46,6 +46,8 @@ test('an LTC invoice paid on litecoind regtest becomes paid, with a signed webho
   assert.equal(paid.received_amount, '0.015');
   const hook = await waitFor(async () => receiver!.received.find((w) => w.json.data?.invoice_id === created.id && w.json.type === 'invoice.paid'), { what: 'the paid webhook' });
   assert.ok(verifySignature(shop.webhookSecret, hook.body, hook.headers['x-settle-signature'] as string, Math.floor(Date.now() / 1000)));
+  assert.match(String(txid), /^[0-9a-f]{64}$/);
+  assert.equal(hook.json.data.tx_hash, txid, 'a Litecoin txid stays bare hex, as the node and explorers show it');
   const balances = await fetch(`${settle!.url}/v1/balances`, { headers }).then((r) => r.json() as Promise<{ data: Array<{ asset: string; available: string }> }>);
   assert.equal(balances.data.find((b) => b.asset === 'LTC')?.available, '0.015');
 });

@@ -4,6 +4,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 
 export interface ReceivedWebhook {
+  /** The request's path and query: which callback URL the webhook was sent to. */
+  path: string;
   headers: IncomingHttpHeaders;
   body: string;
   json: { id: string; type: string; created_at: string; data: Record<string, unknown> };
@@ -38,7 +40,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const fail = failures > 0 && (failOnly === undefined || failOnly(json));
       const status = fail ? failStatus : 200;
       if (fail) failures -= 1;
-      received.push({ headers: req.headers, body, json, receivedAtMs: Date.now(), answeredStatus: status });
+      received.push({ path: req.url ?? '', headers: req.headers, body, json, receivedAtMs: Date.now(), answeredStatus: status });
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'down');
     });
   });

@@ -75,6 +75,7 @@ test('an USDT-TRC20 invoice is paid end to end over the API, settled at the soli
   await waitFor(async () => ((await get()).status === 'paid' ? true : undefined), { what: 'paid at the solidified block' });
   const hook = await waitFor(async () => receiver.received.find((w) => w.json.data?.invoice_id === invoice.id && w.json.type === 'invoice.paid'), { what: 'the paid webhook' });
   assert.ok(verifySignature(shop.webhookSecret, hook.body, hook.headers['x-settle-signature'] as string, Math.floor(Date.now() / 1000)));
+  assert.match(String(hook.json.data.tx_hash), /^[0-9a-f]{64}$/, 'a TRON txid stays bare hex, as TRON explorers show it');
   const balances = await fetch(`${settle.url}/v1/balances`, { headers }).then((r) => r.json() as Promise<{ data: Array<{ asset: string; available: string }> }>);
   assert.equal(balances.data.find((b) => b.asset === 'USDT-TRC20')?.available, '50');
   await assertLedgerConsistent();

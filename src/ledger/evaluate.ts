@@ -1,11 +1,12 @@
 // The decision for each transfer of a batch, as a pure function over a snapshot of the accounts
 // and transfers it touches. Transfers are decided in order and each one's effect is applied to the
 // snapshot before the next is decided, so a batch may create a pending transfer and post it, or
-// carry a duplicate id (the second is `exists`). The caller (batch.ts) loads the snapshot under
+// carry a duplicate id (the second is `exists`). The caller (transfers.ts) loads the snapshot under
 // row locks and writes the outcome back.
 //
 // The order of checks follows TigerBeetle's create_transfer: shape, accounts, ledger, then the
-// id (`exists…`), then balances. A transfer whose result is not `created` changes nothing.
+// id (`exists…`), then overflows, then limits. A transfer whose result is not `created` changes
+// nothing.
 
 import { AMOUNT_MAX } from '../amount.ts';
 import { assert } from '../errors.ts';
@@ -16,7 +17,8 @@ export interface AccountState {
   ledger: number;
   flagBits: number;
   /** False when the writer did not read this account's totals because no decision of the batch
-   * depends on them (no limit on the side it is used). Overflow is then caught by the database. */
+   * depends on them. The writer reads both accounts of a single or pending transfer or neither;
+   * with neither, an overflow is caught by the database (transfers.ts, balanceReads()). */
   balancesKnown: boolean;
   debitsPending: bigint;
   debitsPosted: bigint;
@@ -96,8 +98,8 @@ function decideSingleOrPending(input: TransferInput, snapshot: Snapshot): Create
   const existing = snapshot.transfers.get(input.id);
   if (existing !== undefined) return compareExisting(transfer, existing);
 
-  if (debit.balancesKnown && debit.debitsPending + debit.debitsPosted + amount > AMOUNT_MAX) return 'overflows_debits';
-  if (credit.balancesKnown && credit.creditsPending + credit.creditsPosted + amount > AMOUNT_MAX) return 'overflows_credits';
+  const overflow = overflowOf(transfer, debit, credit);
+  if (overflow !== undefined) return overflow;
   if ((debit.flagBits & 1) !== 0) {
     assert(debit.balancesKnown, 'balances of a debit account with debits_must_not_exceed_credits are read');
     if (debit.debitsPending + debit.debitsPosted + amount > debit.creditsPosted) return 'exceeds_credits';
@@ -107,6 +109,31 @@ function decideSingleOrPending(input: TransferInput, snapshot: Snapshot): Create
     if (credit.creditsPending + credit.creditsPosted + amount > credit.debitsPosted) return 'exceeds_debits';
   }
   return { transfer, releasedPending: 0n };
+}
+
+/**
+ * TigerBeetle's overflow checks in its order of precedence: the pending fields (for a pending
+ * transfer), then the posted fields, then the sums, the debit account before the credit account
+ * at each step. Settle keeps one result per side (TigerBeetle's `overflows_debits_pending`,
+ * `_posted` and `overflows_debits` are all `overflows_debits`), so which side is named follows
+ * that order: a pending transfer whose credit account's pending total overflows is
+ * `overflows_credits` even when the debit account's sum overflows too.
+ * Deciding needs both accounts' totals. When the writer read neither, nothing is decided here:
+ * the database refuses a total past numeric(78,0) and the batch runs again with every balance read.
+ */
+function overflowOf(transfer: Transfer, debit: AccountState, credit: AccountState): 'overflows_debits' | 'overflows_credits' | undefined {
+  assert(debit.balancesKnown === credit.balancesKnown, 'the writer reads both accounts of a transfer or neither');
+  if (!debit.balancesKnown) return undefined;
+  const overflows = (total: bigint) => total + transfer.amount > AMOUNT_MAX;
+  if (transfer.flags === 'pending') {
+    if (overflows(debit.debitsPending)) return 'overflows_debits';
+    if (overflows(credit.creditsPending)) return 'overflows_credits';
+  }
+  if (overflows(debit.debitsPosted)) return 'overflows_debits';
+  if (overflows(credit.creditsPosted)) return 'overflows_credits';
+  if (overflows(debit.debitsPending + debit.debitsPosted)) return 'overflows_debits';
+  if (overflows(credit.creditsPending + credit.creditsPosted)) return 'overflows_credits';
+  return undefined;
 }
 
 function decidePostOrVoid(input: TransferInput, snapshot: Snapshot): CreateTransferResult | Effect {

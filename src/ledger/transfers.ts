@@ -2,8 +2,8 @@
 //   1. read the pending transfers the batch posts or voids (immutable rows: no lock needed);
 //   2. take the writer lock of every ledger the batch changes, in ascending order;
 //   3. read what the decisions need: account facts (ledger, flags: immutable, cached), the
-//      balances of accounts with a limit on the side the batch uses, the transfers whose ids the
-//      batch uses, and how the pending transfers were resolved;
+//      balances the decisions depend on (balanceReads()), the transfers whose ids the batch
+//      uses, and how the pending transfers were resolved;
 //   4. decide every transfer in order (evaluate.ts, pure);
 //   5. insert the created transfers with one COPY and update each touched account once with its
 //      aggregated deltas, both sent together.
@@ -94,7 +94,7 @@ export function createLedgerWriter(sql: Sql): LedgerWriter {
       const known = facts.get(id);
       if (known !== undefined) accounts.set(id, { id, ...known, balancesKnown: false, debitsPending: 0n, debitsPosted: 0n, creditsPending: 0n, creditsPosted: 0n });
     }
-    const balanceIds = readAllBalances ? [...accounts.keys()] : limitedAccounts(inputs, accounts);
+    const balanceIds = readAllBalances ? [...accounts.keys()] : balanceReads(inputs, accounts, pendings);
     if (balanceIds.length > 0) await loadBalances(tx, balanceIds, accounts);
 
     const snapshot: Snapshot = { accounts, transfers: new Map(), resolutions };
@@ -153,23 +153,64 @@ function isResolution(input: TransferInput): boolean {
 }
 
 /**
- * Accounts whose balances a decision of the batch reads: both accounts of every single or pending
- * transfer that meets a balance limit (the limited one, and its counterparty because an overflow
- * there is checked before the limit).
+ * Accounts whose balances the batch's decisions need, read under the ledger lock:
+ *  - both accounts of every single or pending transfer that meets a limit;
+ *  - an account a post or void lowers after an earlier transfer of the batch raised it. For an
+ *    unread account the database checks only the batch's final totals, which is exact only while
+ *    they never rise and then fall within the batch: a transfer that overflowed before a release
+ *    of a pending amount would otherwise be `created`;
+ *  - and, spreading along transfers, the other account of every single or pending transfer of
+ *    the batch with one account read. evaluate.ts names the overflowing side in TigerBeetle's
+ *    order of precedence, which needs the totals of both accounts (with one side read it would
+ *    answer `overflows_credits` for a transfer that overflows the unread debit side first).
+ * Batches without limits or releases read nothing: their overflows (astronomical, past
+ * numeric(78,0)) are caught by the database and the batch runs again with every balance read.
  */
-function limitedAccounts(inputs: readonly TransferInput[], accounts: Map<bigint, AccountState>): bigint[] {
-  const ids = new Set<bigint>();
+function balanceReads(inputs: readonly TransferInput[], accounts: Map<bigint, AccountState>, pendings: Transfer[]): bigint[] {
+  const components = new AccountComponents();
+  const read: bigint[] = [];
+  const raised = new Set<bigint>();
+  const pendingAccounts = new Map<string, readonly bigint[]>();
+  for (const pending of pendings) pendingAccounts.set(pending.id, [pending.debitAccountId, pending.creditAccountId]);
   for (const input of inputs) {
-    if (isResolution(input)) continue;
+    if (isResolution(input)) {
+      const released = input.pendingId === undefined ? undefined : pendingAccounts.get(input.pendingId);
+      for (const id of released ?? []) if (raised.has(id)) read.push(id);
+      continue;
+    }
     const debit = accounts.get(input.debitAccountId);
     const credit = accounts.get(input.creditAccountId);
     if (debit === undefined || credit === undefined) continue;
-    if ((debit.flagBits & 1) !== 0 || (credit.flagBits & 2) !== 0) {
-      ids.add(debit.id);
-      ids.add(credit.id);
-    }
+    components.join(debit.id, credit.id);
+    raised.add(debit.id);
+    raised.add(credit.id);
+    if (input.flags === 'pending' && !pendingAccounts.has(input.id)) pendingAccounts.set(input.id, [debit.id, credit.id]);
+    if ((debit.flagBits & 1) !== 0 || (credit.flagBits & 2) !== 0) read.push(debit.id);
   }
-  return [...ids];
+  if (read.length === 0) return [];
+  const roots = new Set(read.map((id) => components.root(id)));
+  return [...accounts.keys()].filter((id) => roots.has(components.root(id)));
+}
+
+/** Accounts joined by the batch's transfers (union-find with path halving): bounded by the batch. */
+class AccountComponents {
+  readonly #parent = new Map<bigint, bigint>();
+
+  root(id: bigint): bigint {
+    let current = id;
+    for (let parent = this.#parent.get(current); parent !== undefined && parent !== current; parent = this.#parent.get(current)) {
+      const grandparent = this.#parent.get(parent) ?? parent;
+      this.#parent.set(current, grandparent);
+      current = grandparent;
+    }
+    return current;
+  }
+
+  join(a: bigint, b: bigint): void {
+    const rootA = this.root(a);
+    const rootB = this.root(b);
+    if (rootA !== rootB) this.#parent.set(rootA, rootB);
+  }
 }
 
 /**

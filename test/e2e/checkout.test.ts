@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { anvilSkipReason } from '../helpers/anvil.ts';
 import { startEvmTestChain, type EvmTestChain } from '../helpers/evm-chain.ts';
 import { startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
+import { CONDITION_TIMEOUT_MS } from '../helpers/wait.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
 const skip = anvilSkipReason() ?? (CHROMIUM === undefined ? 'chromium is not installed (Debian package chromium); skipping the browser test' : undefined);
@@ -30,7 +31,8 @@ if (skip === undefined) {
 }
 
 
-test('the checkout page shows address, amount and QR, and turns to paid without a reload', { skip, timeout: 120_000 }, async () => {
+// The test-level timeout only guards against a hang; each wait below has its own deadline.
+test('the checkout page shows address, amount and QR, and turns to paid without a reload', { skip, timeout: 10 * 60_000 }, async () => {
   assert.ok(settle !== undefined && chain !== undefined && CHROMIUM !== undefined);
   const created = await fetch(`${settle.url}/v1/invoices`, {
     method: 'POST',
@@ -46,6 +48,9 @@ test('the checkout page shows address, amount and QR, and turns to paid without 
   });
   try {
     const page = await browser.newPage();
+    // Every page wait (goto, selectors, functions) waits for its condition; the deadline only
+    // bounds a failing test, so it is generous (Playwright's default is 30 s).
+    page.setDefaultTimeout(CONDITION_TIMEOUT_MS);
     // The page's CSP allows its own style and script by nonce only: nothing of its own may be refused.
     const refused: string[] = [];
     page.on('console', (message) => {
@@ -67,9 +72,9 @@ test('the checkout page shows address, amount and QR, and turns to paid without 
     const loads: string[] = [];
     page.on('load', () => loads.push(page.url()));
     await chain.payToken(created.address, 42_500_000n);
-    await page.waitForSelector('#status[data-status="confirming"]', { timeout: 30_000 });
+    await page.waitForSelector('#status[data-status="confirming"]');
     await chain.anvil.mine(2);
-    await page.waitForSelector('#status[data-status="paid"]', { timeout: 30_000 });
+    await page.waitForSelector('#status[data-status="paid"]');
     assert.match((await page.textContent('#status')) ?? '', /Paid/);
     assert.deepEqual(loads, [], 'the page turned to paid without reloading');
     assert.deepEqual(refused, [], 'the policy refused nothing of the page\'s own');

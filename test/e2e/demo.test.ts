@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { anvilBinary } from '../../src/demo/devchain.ts';
 import { freePort } from '../../src/ports.ts';
-import { eventually } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/settle.mjs', import.meta.url));
 const skip = anvilBinary() === undefined ? 'anvil is not installed; skipping the demo test' : undefined;
@@ -47,7 +47,7 @@ async function startDemo(env: Record<string, string>): Promise<RunningDemo> {
   let stdout = '';
   child = spawn(process.execPath, [BIN, 'start'], { cwd: home, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const banner = await eventually(async () => (stdout.includes('Try it:') ? stdout : undefined), 120_000, 'the demo banner');
+  const banner = await waitFor(async () => (stdout.includes('Try it:') ? stdout : undefined), { what: 'the demo banner', timeoutMs: 120_000 });
   return { banner, output: () => stdout };
 }
 
@@ -106,17 +106,17 @@ test('settle start with no configuration runs the demo: merchant, key and webhoo
   assert.match(part.stdout, /paid 10 USDT-ERC20 to 0x[0-9a-fA-F]{40} in transaction 0x[0-9a-f]{64}/);
   assert.match(part.stdout, /stays pending \(underpaid\) with 15 USDT-ERC20 of 25 USDT-ERC20 still to pay/);
   const current = () => fetch(`${api}/v1/invoices/${invoice.id}`, { headers }).then((r) => r.json() as Promise<{ status: string; received_amount: string; events: Array<{ to_status: string }> }>);
-  await eventually(async () => ((await current()).received_amount === '10' ? true : undefined), 60_000, 'the partial payment to be seen');
+  await waitFor(async () => ((await current()).received_amount === '10' ? true : undefined), { what: 'the partial payment to be seen' });
   const rest = await run(['demo', 'pay', invoice.id], env);
   assert.equal(rest.code, 0, rest.stderr);
   assert.match(rest.stdout, /paid 15 USDT-ERC20 to 0x[0-9a-fA-F]{40} in transaction 0x[0-9a-f]{64}/);
   assert.match(rest.stdout, /turns confirming now and paid after 3 confirmations/);
-  const done = await eventually(async () => {
+  const done = await waitFor(async () => {
     const now = await current();
     return now.status === 'paid' ? now : undefined;
-  }, 60_000, 'the demo invoice to be paid');
+  }, { what: 'the demo invoice to be paid' });
   assert.deepEqual([...new Set(done.events.map((e) => e.to_status))], ['pending', 'confirming', 'paid']);
-  await eventually(async () => (/"type":"invoice\.paid"[^\n]*"signature":"valid"[^\n]*demo receiver/.test(demo.output()) ? true : undefined), 20_000, 'the demo receiver to log the paid webhook');
+  await waitFor(async () => (/"type":"invoice\.paid"[^\n]*"signature":"valid"[^\n]*demo receiver/.test(demo.output()) ? true : undefined), { what: 'the demo receiver to log the paid webhook' });
   const balances = await fetch(`${api}/v1/balances`, { headers }).then((r) => r.json() as Promise<{ data: Array<{ asset: string; available: string }> }>);
   assert.equal(balances.data.find((b) => b.asset === 'USDT-ERC20')?.available, '25');
 
@@ -157,7 +157,7 @@ test('settle start with no configuration runs the demo: merchant, key and webhoo
   // Redelivered after the restart, the event reaches the receiver again.
   const redo = await fetch(`${api}/v1/webhooks/deliveries/${delivery.id}/redeliver`, { method: 'POST', headers: { authorization: headers.authorization } });
   assert.equal(redo.status, 202);
-  await eventually(async () => (/"type":"invoice\.paid"[^\n]*"signature":"valid"[^\n]*demo receiver/.test(restarted.output()) ? true : undefined), 20_000, 'the redelivered webhook at the restarted receiver');
+  await waitFor(async () => (/"type":"invoice\.paid"[^\n]*"signature":"valid"[^\n]*demo receiver/.test(restarted.output()) ? true : undefined), { what: 'the redelivered webhook at the restarted receiver' });
 
   // Its port taken by someone else, the receiver moves, says where, and remembers the new port.
   assert.equal(await stopDemo(), 0);

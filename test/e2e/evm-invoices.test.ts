@@ -6,7 +6,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { anvilSkipReason } from '../helpers/anvil.ts';
 import { startEvmTestChain, type EvmTestChain } from '../helpers/evm-chain.ts';
-import { eventually, startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { verifySignature } from '../../src/webhooks/signature.ts';
 import { checkInvariants, formatViolations } from '../../src/ledger/invariants.ts';
@@ -50,11 +51,11 @@ async function invoice(id: string) {
   return (await api('GET', `/v1/invoices/${id}`)).json;
 }
 
-function waitForStatus(id: string, status: string, timeoutMs = 20_000) {
-  return eventually(async () => {
+function waitForStatus(id: string, status: string) {
+  return waitFor(async () => {
     const current = await invoice(id);
     return current.status === status ? current : undefined;
-  }, timeoutMs, `invoice ${id} to be ${status}`);
+  }, { what: `invoice ${id} to be ${status}` });
 }
 
 function webhooksFor(id: string) {
@@ -67,12 +68,12 @@ const EVENT_TYPES = new Set(['invoice.payment_detected', 'invoice.payment_confir
 
 /** Waits until the invoice's delivered webhooks include `expected` (type → count), then returns them. */
 async function webhookTypes(id: string, expected: Record<string, number>) {
-  const hooks = await eventually(async () => {
+  const hooks = await waitFor(async () => {
     const got = webhooksFor(id);
     const unique = new Map(got.map((w) => [w.json.id, w]));
     const counts = countTypes([...unique.values()]);
     return Object.entries(expected).every(([type, n]) => (counts[type] ?? 0) >= n) ? [...unique.values()] : undefined;
-  }, 20_000, `webhooks ${JSON.stringify(expected)} for ${id}`);
+  }, { what: `webhooks ${JSON.stringify(expected)} for ${id}` });
   for (const hook of hooks) assert.ok(EVENT_TYPES.has(hook.json.type), `${hook.json.type} is a documented event type`);
   return { hooks, counts: countTypes(hooks) };
 }
@@ -88,6 +89,14 @@ async function balance(merchant: TestMerchant = shop, asset = 'USDT-ERC20'): Pro
   const found = (reply.json.data as Array<{ asset: string; pending: string; available: string }>).find((b) => b.asset === asset);
   assert.ok(found, `no ${asset} balance`);
   return found;
+}
+
+/** The shop's pending transfers not yet posted or voided (diagnostics for a failed assertion). */
+async function merchantPending() {
+  return settle.db.sql<{ id: string; amount: string; reference: string | null }[]>`
+    select t.id, t.amount::text as amount, t.reference from transfers t join accounts a on a.id = t.credit_account_id
+    where a.code = 'merchant' and a.owner = ${shop.id} and t.flags = 1
+      and not exists (select 1 from transfers r where r.pending_id = t.id)`;
 }
 
 async function assertLedgerConsistent() {
@@ -119,14 +128,19 @@ test('an invoice paid on chain goes pending → confirming → paid, with signed
   assert.equal(detected?.data.amount, '25', 'event amounts are in the invoice\'s units, not base units');
   assert.equal(detected?.data.txid, txid);
 
+  // The posting and the status change commit in one transaction (the applier's), so once the
+  // invoice reads paid the balance shows it: asserted at once, not waited for. Should it ever
+  // fail, the message shows the whole picture.
   const after = await balance();
-  assert.equal(Number(after.available) - Number(before.available), 25);
-  assert.equal(after.pending, '0');
+  if (Number(after.available) - Number(before.available) !== 25 || after.pending !== '0') {
+    const picture = { before, after, events: (await invoice(created.id)).events, pendingTransfers: await merchantPending() };
+    assert.fail(`once the invoice reads paid, its 25 are available and nothing is pending: ${JSON.stringify(picture)}`);
+  }
 
-  const hooks = await eventually(async () => {
+  const hooks = await waitFor(async () => {
     const got = webhooksFor(created.id);
     return got.some((w) => w.json.type === 'invoice.paid') ? got : undefined;
-  }, 15_000, 'the paid webhook');
+  }, { what: 'the paid webhook' });
   for (const hook of hooks) {
     const signature = hook.headers['x-settle-signature'] as string;
     assert.ok(verifySignature(shop.webhookSecret, hook.body, signature, Math.floor(Date.now() / 1000)), 'signature verifies with the merchant secret');
@@ -151,10 +165,10 @@ test('an invoice paid on chain goes pending → confirming → paid, with signed
 test('a partial payment leaves it pending and underpaid; a top-up completes it', { skip }, async () => {
   const created = await createInvoice({ amount: '10' });
   await chain.payToken(created.address, 4_000_000n);
-  const partial = await eventually(async () => {
+  const partial = await waitFor(async () => {
     const current = await invoice(created.id);
     return current.received_amount === '4' ? current : undefined;
-  }, 15_000, 'the partial payment');
+  }, { what: 'the partial payment' });
   assert.equal(partial.status, 'pending');
   assert.equal(partial.underpaid, true);
   const first = await webhookTypes(created.id, { 'invoice.payment_detected': 1 });
@@ -187,23 +201,23 @@ test('an overpayment is recorded and visible, all of it credited', { skip }, asy
   assert.equal(counts['invoice.payment_confirmed'], 1);
   assert.equal(hooks.find((w) => w.json.type === 'invoice.paid')?.json.data.overpaid, true);
   assert.equal((hooks.find((w) => w.json.type === 'invoice.payment_detected')?.json.data.payment as { amount: string }).amount, '7.5');
-  await eventually(async () => {
+  await waitFor(async () => {
     const after = await balance();
     return Number(after.available) - Number(before.available) === 7.5 ? true : undefined;
-  }, 10_000, 'the overpayment in the balance');
+  }, { what: 'the overpayment in the balance' });
   await assertLedgerConsistent();
 });
 
 test('coins sent after expiry go to suspense, flagged paid_late, never to the merchant or lost', { skip }, async () => {
   const created = await createInvoice({ amount: '3', expires_at: new Date(Date.now() + 1_500).toISOString() });
-  const expired = await waitForStatus(created.id, 'expired', 15_000);
+  const expired = await waitForStatus(created.id, 'expired');
   assert.equal(expired.paid_late, false);
   const before = await balance();
   await chain.payToken(created.address, 3_000_000n);
-  const late = await eventually(async () => {
+  const late = await waitFor(async () => {
     const current = await invoice(created.id);
     return current.paid_late === true ? current : undefined;
-  }, 15_000, 'the late payment');
+  }, { what: 'the late payment' });
   assert.equal(late.status, 'expired');
   assert.equal(late.received_amount, '0', 'late coins do not count toward the invoice');
   assert.ok(late.events.some((e: { type: string; data: { credited?: string } }) => e.type === 'payment_detected' && e.data.credited === 'suspense'));
@@ -215,7 +229,7 @@ test('coins sent after expiry go to suspense, flagged paid_late, never to the me
   const after = await balance();
   assert.equal(after.available, before.available, 'the merchant was not credited');
   // Webhooks are delivered by the queue, after the state change commits: wait for each.
-  await eventually(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.expired') ? true : undefined), 10_000, 'the expired webhook');
+  await waitFor(async () => (webhooksFor(created.id).some((w) => w.json.type === 'invoice.expired') ? true : undefined), { what: 'the expired webhook' });
   const { hooks } = await webhookTypes(created.id, { 'invoice.expired': 1, 'invoice.payment_detected': 1 });
   const seen = hooks.find((w) => w.json.type === 'invoice.payment_detected')?.json.data as { paid_late: boolean; status: string; payment: { credited: string; amount: string } };
   assert.deepEqual([seen.status, seen.paid_late, seen.payment.credited, seen.payment.amount], ['expired', true, 'suspense', '3']);
@@ -231,10 +245,10 @@ test('a canceled invoice refuses cancel twice, and coins sent to it go to suspen
   assert.equal(twice.status, 409);
   assert.equal(twice.json.error.code, 'invoice_not_cancelable');
   await chain.payToken(created.address, 2_000_000n);
-  const late = await eventually(async () => {
+  const late = await waitFor(async () => {
     const current = await invoice(created.id);
     return current.paid_late === true ? current : undefined;
-  }, 15_000, 'the payment to a canceled invoice');
+  }, { what: 'the payment to a canceled invoice' });
   assert.equal(late.status, 'canceled');
   const [row] = await settle.db.sql<{ owner: string | null }[]>`select owner from payments where reference = ${`invoice:${created.id}`}`;
   assert.equal(row?.owner, null, 'routed to suspense');
@@ -267,21 +281,21 @@ test('a webhook receiver that fails is retried on the schedule until it recovers
   receiver.failNext(2, 503, (json) => json.data?.invoice_id === created.id && json.type === 'invoice.confirming');
   await chain.payToken(created.address, 1_000_000n);
   await waitForStatus(created.id, 'confirming');
-  const delivered = await eventually(async () => {
+  const delivered = await waitFor(async () => {
     const got = receiver.received.filter((w) => w.json.data?.invoice_id === created.id && w.json.type === 'invoice.confirming');
     return got.some((w) => w.answeredStatus === 200) ? got : undefined;
-  }, 20_000, 'the confirming webhook to get through');
+  }, { what: 'the confirming webhook to get through' });
   assert.ok(delivered.length >= 3, `failed twice then delivered (saw ${delivered.length})`);
   assert.equal(new Set(delivered.map((w) => w.json.id)).size, 1, 'retries carry the same event id');
   const gaps = delivered.slice(1).map((w, i) => w.receivedAtMs - (delivered[i] as { receivedAtMs: number }).receivedAtMs);
   assert.ok(gaps.every((ms) => ms >= 800), `retries wait for the schedule (${gaps.join(', ')} ms)`);
 
   // The receiver answers before the worker records the attempt: wait for the third record.
-  const attempts = await eventually(async () => {
+  const attempts = await waitFor(async () => {
     const list = await api('GET', `/v1/webhooks/deliveries?invoice_id=${created.id}`);
     const found = list.json.data.filter((d: { event_type: string }) => d.event_type === 'invoice.confirming');
     return found.length >= 3 ? found : undefined;
-  }, 10_000, 'three recorded attempts');
+  }, { what: 'three recorded attempts' });
   assert.deepEqual(attempts.map((d: { status_code: number }) => d.status_code).sort(), [200, 503, 503]);
   assert.ok(attempts.every((d: { latency_ms: number }) => typeof d.latency_ms === 'number'));
 
@@ -295,12 +309,12 @@ test('a webhook receiver that fails is retried on the schedule until it recovers
     assert.equal(redo.status, 202);
     assert.equal(redo.json.url, moved);
     const eventId = delivered[0]?.json.id;
-    const again = await eventually(async () => receiver.received.find((w) => w.json.id === eventId && w.path === '/hooks/settle?moved=1'), 10_000, 'the redelivery to the current URL');
+    const again = await waitFor(async () => receiver.received.find((w) => w.json.id === eventId && w.path === '/hooks/settle?moved=1'), { what: 'the redelivery to the current URL' });
     assert.equal(again.answeredStatus, 200);
-    const recorded = await eventually(async () => {
+    const recorded = await waitFor(async () => {
       const list = await api('GET', `/v1/webhooks/deliveries?invoice_id=${created.id}`);
       return list.json.data.find((d: { url: string; event_id: string }) => d.url === moved && d.event_id === eventId);
-    }, 10_000, 'the redelivery recorded with the URL it went to');
+    }, { what: 'the redelivery recorded with the URL it went to' });
     assert.equal(recorded.status_code, 200);
   } finally {
     await settle.db.sql`update merchants set callback_url = ${receiver.url} where id = ${shop.id}`;
@@ -312,10 +326,10 @@ test('a receiver that never recovers leaves the event dead after the schedule', 
   const created = await createInvoice({ amount: '1' }, dead);
   receiver.failNext(100, 500, (json) => json.data?.invoice_id === created.id);
   await chain.payToken(created.address, 1_000_000n);
-  const [event] = await eventually(async () => {
+  const [event] = await waitFor(async () => {
     const rows = await settle.db.sql<{ state: string; attempts: number }[]>`select state, attempts from webhook_events where invoice_id = ${created.id} and type = 'invoice.confirming'`;
     return rows[0]?.state === 'dead' ? rows : undefined;
-  }, 30_000, 'the event to be dead');
+  }, { what: 'the event to be dead' });
   assert.equal(event?.attempts, 4, 'the first attempt and the three scheduled retries');
   receiver.failNext(0);
 });

@@ -5,7 +5,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { litecoindAvailable } from '../helpers/litecoind.ts';
 import { litecoindSkipReason, startLtcTestChain, type LtcTestChain } from '../helpers/ltc-chain.ts';
-import { eventually, startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { verifySignature } from '../../src/webhooks/signature.ts';
 
@@ -38,12 +39,12 @@ test('an LTC invoice paid on litecoind regtest becomes paid, with a signed webho
   assert.equal(created.network, 'Litecoin regtest');
   const txid = await node.send(created.address, '0.015');
   await node.mine(2);
-  const paid = await eventually(async () => {
+  const paid = await waitFor(async () => {
     const invoice = await fetch(`${settle!.url}/v1/invoices/${created.id}`, { headers }).then((r) => r.json() as Promise<{ status: string; received_amount: string }>);
     return invoice.status === 'paid' ? invoice : undefined;
-  }, 20_000, 'the LTC invoice to be paid');
+  }, { what: 'the LTC invoice to be paid' });
   assert.equal(paid.received_amount, '0.015');
-  const hook = await eventually(async () => receiver!.received.find((w) => w.json.data?.invoice_id === created.id && w.json.type === 'invoice.paid'), 15_000, 'the paid webhook');
+  const hook = await waitFor(async () => receiver!.received.find((w) => w.json.data?.invoice_id === created.id && w.json.type === 'invoice.paid'), { what: 'the paid webhook' });
   assert.ok(verifySignature(shop.webhookSecret, hook.body, hook.headers['x-settle-signature'] as string, Math.floor(Date.now() / 1000)));
   assert.match(String(txid), /^[0-9a-f]{64}$/);
   assert.equal(hook.json.data.tx_hash, txid, 'a Litecoin txid stays bare hex, as the node and explorers show it');

@@ -43,7 +43,7 @@ function evmConfig(url: string, token: string, overrides: Partial<{ chainId: num
     rpc: { url, batchMax: overrides.batchMax ?? 50, logsBlockRangeMax: overrides.logsBlockRangeMax ?? 1_000 },
     finalizedTag: overrides.finalizedTag ?? true,
     finalityDepth: 5,
-    rpcTimeoutMs: 5_000,
+    rpcTimeoutMs: 30_000, // answers are expected: generous, so a loaded machine does not time out
     rpcAttemptsMax: 2,
   }) as EvmChainConfig;
 }

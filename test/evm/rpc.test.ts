@@ -16,7 +16,7 @@ import { errorReply, passThrough, startRpcProxy, type ProxyCall, type RpcProxy }
 const skip = anvilSkipReason();
 
 function transport(url: string, overrides: Partial<RpcTransportOptions> = {}): RpcTransport {
-  return createRpcTransport({ url, timeoutMs: 5_000, attemptsMax: 3, batchMax: 50, retryBaseDelayMs: 1, retryMaxDelayMs: 2, ...overrides });
+  return createRpcTransport({ url, timeoutMs: 30_000, attemptsMax: 3, batchMax: 50, retryBaseDelayMs: 1, retryMaxDelayMs: 2, ...overrides });
 }
 
 function json(bytes: Uint8Array): { number: string; hash: string; transactions: unknown[] } {

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { Wallet } from 'ethers';
 import { anvilSkipReason, batchSenderInterface, tokenInterface } from '../helpers/anvil.ts';
 import { startEvmTestChain, type EvmTestChain } from '../helpers/evm-chain.ts';
-import { eventually, startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { checkInvariants, formatViolations } from '../../src/ledger/invariants.ts';
 import type { ChainRuntime } from '../../src/scan/runtime.ts';
 
@@ -52,7 +53,7 @@ async function deposit(runtime: ChainRuntime, owner: string): Promise<string> {
 
 async function caughtUp(runtime: ChainRuntime = eth): Promise<void> {
   const height = await chain!.anvil.blockNumber();
-  await eventually(async () => ((runtime.scanner.status().tip?.height ?? -1) >= height ? true : undefined), 30_000, `${runtime.chain} to reach ${height}`);
+  await waitFor(async () => ((runtime.scanner.status().tip?.height ?? -1) >= height ? true : undefined), { what: `${runtime.chain} to reach ${height}` });
 }
 
 async function merchant(owner: string, ledgerCode = 'USDT-ERC20'): Promise<{ pending: bigint; posted: bigint }> {
@@ -78,11 +79,11 @@ test('native and token payments are pending, then posted at 3 confirmations', { 
   await chain!.payToken(token, 12_345_678n);
   await chain!.payNative(native, 10n ** 17n);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-pay')).pending === 12_345_678n ? true : undefined), 10_000, 'the token payment');
+  await waitFor(async () => ((await merchant('m-pay')).pending === 12_345_678n ? true : undefined), { what: 'the token payment' });
   assert.deepEqual(await merchant('m-pay-eth', 'ETH'), { pending: 10n ** 17n, posted: 0n });
   await chain!.anvil.mine(3);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-pay')).posted === 12_345_678n ? true : undefined), 10_000, 'the token payment to be posted');
+  await waitFor(async () => ((await merchant('m-pay')).posted === 12_345_678n ? true : undefined), { what: 'the token payment to be posted' });
   assert.deepEqual(await merchant('m-pay-eth', 'ETH'), { pending: 0n, posted: 10n ** 17n });
   await assertLedgerConsistent();
 });
@@ -115,10 +116,10 @@ test('reverted transfers are never credited; unwatched recipients are ignored', 
   // The contract's address is watched: a token transfer to it (which cannot revert) is credited.
   await chain!.payToken(rejector, 1_000_000n);
   await caughtUp();
-  const credited = await eventually(async () => {
+  const credited = await waitFor(async () => {
     const rows = await payments('m-revert');
     return rows.length > 0 ? rows : undefined;
-  }, 10_000, 'the token payment to the watched contract');
+  }, { what: 'the token payment to the watched contract' });
   assert.deepEqual(credited.map((p) => p.amount), [1_000_000n], 'only the successful token transfer, not the reverted ether');
   const [unwatched] = await settle!.db.sql<{ n: bigint }[]>`select count(*) as n from payments where address = ${stranger}`;
   assert.equal(unwatched?.n, 0n);
@@ -137,10 +138,10 @@ test('many token transfers in one block are each credited, with their log positi
   const tx = await anvil.send({ from: payer, to: sender, data: batchSenderInterface.encodeFunctionData('sendTokens', [chain!.token, recipients, values]), gas: 2_000_000n });
   assert.equal((await anvil.receipt(tx)).status, '0x1');
   await caughtUp();
-  const rows = await eventually(async () => {
+  const rows = await waitFor(async () => {
     const found = await settle!.db.sql<{ position: number; amount: bigint }[]>`select position, amount from payments where txid = ${tx.slice(2)} order by position`;
     return found.length === recipients.length ? found : undefined;
-  }, 10_000, 'the batch payments');
+  }, { what: 'the batch payments' });
   assert.deepEqual(rows.map((r) => r.amount).sort((a, b) => (a < b ? -1 : 1)), values);
   assert.equal(new Set(rows.map((r) => r.position)).size, recipients.length, 'one payment per log');
   const owners = await Promise.all([0, 1, 2].map((i) => merchant(`m-batch-${i}`)));
@@ -155,18 +156,18 @@ test('anvil_reorg: the payment\'s block is replaced; it is voided and re-detecte
   await anvil.send({ from: payer, to: chain!.token, data: tokenInterface.encodeFunctionData('mint', [payer, 3_000_000n]) });
   await anvil.send({ from: payer, to: chain!.token, data: tokenInterface.encodeFunctionData('transfer', [address, 3_000_000n]) });
   await caughtUp();
-  const [first] = await eventually(async () => {
+  const [first] = await waitFor(async () => {
     const rows = await payments('m-anvil-reorg');
     return rows.length === 1 ? rows : undefined;
-  }, 10_000, 'the payment');
+  }, { what: 'the payment' });
   // Replace the last block with one holding the same transfer again.
   await anvil.reorg(1, [[{ from: payer, to: chain!.token, data: tokenInterface.encodeFunctionData('transfer', [address, 3_000_000n]) }, 0]]);
   await anvil.mine(1);
   await caughtUp();
-  const rows = await eventually(async () => {
+  const rows = await waitFor(async () => {
     const found = await payments('m-anvil-reorg');
     return found.length === 2 ? found : undefined;
-  }, 15_000, 'the re-detected payment');
+  }, { what: 'the re-detected payment' });
   assert.equal(rows[0]?.block_hash, first?.block_hash);
   assert.notEqual(rows[0]?.orphaned_at, null);
   assert.notEqual(rows[1]?.block_hash, first?.block_hash);
@@ -174,7 +175,7 @@ test('anvil_reorg: the payment\'s block is replaced; it is voided and re-detecte
   assert.deepEqual(await merchant('m-anvil-reorg'), { pending: 3_000_000n, posted: 0n });
   await anvil.mine(3);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-anvil-reorg')).posted === 3_000_000n ? true : undefined), 10_000, 'the new payment posted');
+  await waitFor(async () => ((await merchant('m-anvil-reorg')).posted === 3_000_000n ? true : undefined), { what: 'the new payment posted' });
   assert.deepEqual(await merchant('m-anvil-reorg'), { pending: 0n, posted: 3_000_000n });
   await assertLedgerConsistent();
 });
@@ -185,16 +186,16 @@ test('evm_snapshot/evm_revert: the chain goes back under a payment; it is voided
   const snapshot = await anvil.snapshot();
   await chain!.payToken(address, 4_000_000n);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-revert-chain')).pending === 4_000_000n ? true : undefined), 10_000, 'the payment');
+  await waitFor(async () => ((await merchant('m-revert-chain')).pending === 4_000_000n ? true : undefined), { what: 'the payment' });
   assert.equal(await anvil.revert(snapshot), true);
   await anvil.mine(3); // a different, longer chain without the payment
   await caughtUp();
-  await eventually(async () => ((await merchant('m-revert-chain')).pending === 0n ? true : undefined), 15_000, 'the payment to be voided');
+  await waitFor(async () => ((await merchant('m-revert-chain')).pending === 0n ? true : undefined), { what: 'the payment to be voided' });
   assert.equal((await payments('m-revert-chain')).every((p) => p.orphaned_at !== null), true);
   await chain!.payToken(address, 4_000_000n);
   await anvil.mine(3);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-revert-chain')).posted === 4_000_000n ? true : undefined), 15_000, 'the new payment posted');
+  await waitFor(async () => ((await merchant('m-revert-chain')).posted === 4_000_000n ? true : undefined), { what: 'the new payment posted' });
   assert.deepEqual(await merchant('m-revert-chain'), { pending: 0n, posted: 4_000_000n });
   await assertLedgerConsistent();
 });
@@ -204,14 +205,14 @@ test('the finalized tag: a chain trusting it posts a payment once its block is f
   await chain!.payToken(address, 2_000_000n);
   await chain!.anvil.mine(10);
   await caughtUp(efinal);
-  await eventually(async () => ((await merchant('m-final', 'USDT-F')).pending === 2_000_000n ? true : undefined), 10_000, 'the payment');
+  await waitFor(async () => ((await merchant('m-final', 'USDT-F')).pending === 2_000_000n ? true : undefined), { what: 'the payment' });
   const finalized = await efinal.adapter.finalizedHeight();
   const [row] = await settle!.db.sql<{ height: bigint }[]>`select height from payments where owner = 'm-final'`;
   assert.ok(finalized !== undefined && finalized < Number(row?.height), 'its block is not final yet');
   assert.equal((await merchant('m-final', 'USDT-F')).posted, 0n, 'not posted: 11 of 1,000 confirmations and not final');
   await chain!.anvil.mine(70); // anvil finalizes 64 blocks behind the head
   await caughtUp(efinal);
-  await eventually(async () => ((await merchant('m-final', 'USDT-F')).posted === 2_000_000n ? true : undefined), 15_000, 'the payment posted at finality');
+  await waitFor(async () => ((await merchant('m-final', 'USDT-F')).posted === 2_000_000n ? true : undefined), { what: 'the payment posted at finality' });
   await assertLedgerConsistent();
 });
 
@@ -222,10 +223,10 @@ test('a reorg deeper than reorgDepthMax halts the chain loudly', { skip }, async
   await caughtUp();
   await anvil.revert(snapshot);
   await anvil.mine(12);
-  const status = await eventually(async () => {
+  const status = await waitFor(async () => {
     const s = eth.scanner.status();
     return s.halted !== undefined ? s : undefined;
-  }, 30_000, 'the eth scanner to halt');
+  }, { what: 'the eth scanner to halt' });
   assert.match(status.halted ?? '', /unrecoverable reorg[\s\S]*reorgDepthMax 6/);
   const metric = await settle!.common.metrics.getSingleMetricAsString('settle_scanner_halted');
   assert.match(metric, /settle_scanner_halted\{chain="eth"\} 1/);

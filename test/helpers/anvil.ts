@@ -14,9 +14,13 @@ import { freePort } from '../../src/ports.ts';
 
 export { anvilBinary };
 
-const READY_TIMEOUT_MS = 15_000;
+// Deadlines bound only a failing wait (a passing one ends when anvil answers): generous, so a
+// loaded machine twice as slow passes too.
+const READY_TIMEOUT_MS = 60_000;
 const START_ATTEMPTS_MAX = 3;
-const RECEIPT_WAIT_MS = 10_000;
+const RECEIPT_WAIT_MS = 60_000;
+/** One JSON-RPC call, anvil_mine of a few hundred blocks included: a hung anvil fails the test. */
+const RPC_TIMEOUT_MS = 120_000;
 
 /** anvil's default dev accounts (mnemonic "test test … junk"), unlocked, 10,000 ETH each. */
 export interface Anvil {
@@ -102,6 +106,7 @@ async function startOnce(binary: string, options: StartAnvilOptions): Promise<An
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+      signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
     });
     const body = (await response.json()) as { result?: T; error?: { code: number; message: string } };
     if (body.error !== undefined) throw new Error(`anvil ${method}: ${body.error.code} ${body.error.message}`);

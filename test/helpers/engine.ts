@@ -8,6 +8,7 @@ import { createCommon, type Common } from '../../src/common.ts';
 import { startEngine, type Engine } from '../../src/main.ts';
 import { createApiKey, createMerchant } from '../../src/merchants/merchants.ts';
 import { testDatabase, type TestDatabase } from './db.ts';
+import { CONDITION_TIMEOUT_MS, waitFor } from './wait.ts';
 
 export interface TestEngine {
   engine: Engine;
@@ -34,7 +35,7 @@ export async function startTestEngine(file: string, overrides: ConfigInput = {},
     database: { url: db.url, poolMax: 10 },
     http: { port: 0 },
     log: { level: 'silent' },
-    webhooks: { allowPrivateAddresses: true, retryScheduleS: [1, 1, 2], timeoutMs: 2_000, pollIntervalMs: 200 },
+    webhooks: { allowPrivateAddresses: true, retryScheduleS: [1, 1, 2], timeoutMs: 30_000, pollIntervalMs: 200 },
     invoices: { expiryCheckIntervalMs: 200 },
     // Tests never reach the internet: no live exchange tickers (test/prices runs them against loopback).
     prices: { market: { providers: [] } },
@@ -80,18 +81,8 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
-/** Polls `check` until it returns a value (not undefined) or the timeout passes. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls `check` until it returns a value (not undefined); see waitFor() in wait.ts, which this
+ * calls. The deadline bounds only a failing wait: keep it generous (the default, 60 s). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = CONDITION_TIMEOUT_MS, what = 'condition'): Promise<T> {
+  return waitFor(check, { timeoutMs, what });
 }

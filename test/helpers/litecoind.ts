@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { freePort } from '../../src/ports.ts';
 import { createUtxoRpc, type UtxoRpc } from '../../src/chains/utxo/rpc.ts';
 
+/** How long litecoind may take to answer its first call: bounds only a failing start, so generous. */
+const READY_TIMEOUT_MS = 60_000;
+
 export interface Litecoind {
   rpc: UtxoRpc;
   url: string;
@@ -50,7 +53,7 @@ export async function startLitecoind(options: { rest?: boolean; extraArgs?: stri
   const rpc = createUtxoRpc({ url, user, password, timeoutMs: 30_000, attemptsMax: 1 });
   const call = <T>(method: string, params: unknown[] = []) => rpc.call<T>(method, params);
 
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {
       await call('getblockcount');

@@ -1,5 +1,6 @@
-// An in-memory reference ledger written straight from the specification (DESIGN.md §2 and the
-// result list of issue 2), one transfer at a time, without batching, locks or SQL. The model
+// An in-memory reference ledger written straight from the specification (DESIGN.md §2, the
+// result list of issue 2 and the order of precedence of TigerBeetle's create_transfers results),
+// one transfer at a time, without batching, locks or SQL. The model
 // test runs the same seeded workload through Postgres and through this, and they must agree on
 // every result and every account total.
 
@@ -65,6 +66,13 @@ export class LedgerModel {
       };
       const old = this.transfers.get(t.id);
       if (old) return sameAs(candidate, old);
+      // TigerBeetle's create_transfers precedence: overflows_debits_pending, overflows_credits_pending
+      // (pending transfers only), overflows_debits_posted, overflows_credits_posted, overflows_debits,
+      // overflows_credits; Settle names only the side, so each maps to overflows_debits/_credits.
+      if (flags === 'pending' && d.dp + t.amount > MAX) return 'overflows_debits';
+      if (flags === 'pending' && c.cp + t.amount > MAX) return 'overflows_credits';
+      if (d.dpo + t.amount > MAX) return 'overflows_debits';
+      if (c.cpo + t.amount > MAX) return 'overflows_credits';
       if (d.dp + d.dpo + t.amount > MAX) return 'overflows_debits';
       if (c.cp + c.cpo + t.amount > MAX) return 'overflows_credits';
       if (d.limitDebits && d.dp + d.dpo + t.amount > d.cpo) return 'exceeds_credits';

@@ -182,6 +182,77 @@ test('amounts up to 78 digits are exact; a total past numeric(78,0) is refused a
   assert.deepEqual(await totals(f.merchant), [0n, 0n, 0n, huge]);
 });
 
+// Overflow tests: 9·10^77 twice passes numeric(78,0) (10^78 − 1).
+const NEAR_MAX = 10n ** 77n * 9n;
+
+async function plainAccounts(ledger: number, count: number): Promise<bigint[]> {
+  return ensureAccounts(sql, Array.from({ length: count }, (_, i) => ({ ledger, code: 'user', owner: `plain${i}` })));
+}
+
+test('overflows are named in TigerBeetle\'s order: pending totals, posted totals, then sums, debit before credit at each step', async () => {
+  const f = await fixture(18);
+  const [d1, c1, d2, c2, d3, c3, ...others] = await plainAccounts(f.ledger, 12) as bigint[] as [bigint, bigint, bigint, bigint, bigint, bigint, ...bigint[]];
+  const move = (name: string, debit: bigint, credit: bigint, flags?: 'pending') =>
+    f.base({ id: f.id(name), debitAccountId: debit, creditAccountId: credit, amount: NEAR_MAX, flags });
+  const other = (i: number) => others[i] as bigint;
+  assert.deepEqual(await writer.createTransfers([
+    move('d1-posted', d1, other(0)), move('c1-pending', other(1), c1, 'pending'),
+    move('d2-pending', d2, other(2), 'pending'), move('c2-posted', other(3), c2),
+    move('d3-posted', d3, other(4)), move('c3-posted', other(5), c3),
+  ]), Array(6).fill('created'));
+  assert.deepEqual(await writer.createTransfers([
+    // Pending: c1's pending total overflows before d1's posted total and sum are looked at.
+    move('t1', d1, c1, 'pending'),
+    // Single: c2's posted total overflows before d2's sum (its pending part) is looked at.
+    move('t2', d2, c2),
+    // Single: both posted totals overflow; the debit side comes first.
+    move('t3', d3, c3),
+  ]), ['overflows_credits', 'overflows_credits', 'overflows_debits']);
+  await assertInvariants();
+});
+
+test('a transfer overflowing both sides is overflows_debits even when only its credit account is read for another transfer\'s limit', async () => {
+  const f = await fixture(18);
+  const [sink, source] = await plainAccounts(f.ledger, 2) as [bigint, bigint];
+  assert.deepEqual(await writer.createTransfers([
+    f.base({ id: f.id('world-debits'), debitAccountId: f.world, creditAccountId: sink, amount: NEAR_MAX }),
+    f.base({ id: f.id('merchant-credits'), debitAccountId: source, creditAccountId: f.merchant, amount: NEAR_MAX }),
+  ]), ['created', 'created']);
+  assert.deepEqual(await writer.createTransfers([
+    // The merchant's limit on debits makes the writer read the merchant's totals…
+    f.base({ id: f.id('payout'), debitAccountId: f.merchant, creditAccountId: f.suspense, amount: 1n, code: 'payout' }),
+    // …but the world account (no limit) would overflow first.
+    f.base({ id: f.id('both'), debitAccountId: f.world, creditAccountId: f.merchant, amount: NEAR_MAX }),
+  ]), ['created', 'overflows_debits']);
+  assert.deepEqual(await totals(f.world), [0n, NEAR_MAX, 0n, 0n]);
+  await assertInvariants();
+});
+
+test('a transfer that overflows before a later release in the same batch is refused, though the batch\'s final totals fit', async () => {
+  const f = await fixture(18);
+  const [a, b, c] = await plainAccounts(f.ledger, 3) as [bigint, bigint, bigint];
+  const pending = f.base({ id: f.id('p'), debitAccountId: a, creditAccountId: b, amount: NEAR_MAX, flags: 'pending' });
+  const release = (name: string, pendingId: string) =>
+    ({ id: f.id(name), debitAccountId: 0n, creditAccountId: 0n, ledger: 0, code: 'reorg', flags: 'void_pending' as const, pendingId });
+  assert.deepEqual(await writer.createTransfers([pending]), ['created']);
+  // a's debits: 9·10^77 pending, so one more 9·10^77 overflows until the void releases it.
+  assert.deepEqual(await writer.createTransfers([
+    f.base({ id: f.id('too-early'), debitAccountId: a, creditAccountId: c, amount: NEAR_MAX }),
+    release('void', pending.id),
+  ]), ['overflows_debits', 'created']);
+  assert.deepEqual(await totals(a), [0n, 0n, 0n, 0n]);
+  // The same with the pending transfer created in the batch itself.
+  const inBatch = f.base({ id: f.id('p2'), debitAccountId: a, creditAccountId: b, amount: NEAR_MAX, flags: 'pending' });
+  assert.deepEqual(await writer.createTransfers([
+    inBatch,
+    f.base({ id: f.id('too-early-2'), debitAccountId: a, creditAccountId: c, amount: NEAR_MAX }),
+    release('void-2', inBatch.id),
+    f.base({ id: f.id('after'), debitAccountId: a, creditAccountId: c, amount: NEAR_MAX }),
+  ]), ['created', 'overflows_debits', 'created', 'created']);
+  assert.deepEqual(await totals(a), [0n, NEAR_MAX, 0n, 0n]);
+  await assertInvariants();
+});
+
 test('transfers are append-only: UPDATE, DELETE and TRUNCATE are refused by the database', async () => {
   const f = await fixture();
   await writer.createTransfers([f.base({ id: f.id('a') })]);

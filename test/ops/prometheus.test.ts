@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { anvilSkipReason } from '../helpers/anvil.ts';
 import { startEvmTestChain, type EvmTestChain } from '../helpers/evm-chain.ts';
-import { eventually, startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { freePort } from '../../src/ports.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,7 +49,8 @@ test('promtool accepts the alert rules and a scrape config like the shipped one'
   assert.equal(config.status, 0, config.stdout + config.stderr);
 });
 
-test('Prometheus scrapes Settle and every dashboard query parses; the essential ones have data', { skip, timeout: 120_000 }, async () => {
+// The test-level timeout only guards against a hang; each wait below has its own deadline.
+test('Prometheus scrapes Settle and every dashboard query parses; the essential ones have data', { skip, timeout: 10 * 60_000 }, async () => {
   // Some traffic first: an invoice paid on the dev chain.
   const merchant = await settle!.merchant('Ops');
   const invoice = await fetch(`${settle!.url}/v1/invoices`, {
@@ -63,14 +65,18 @@ test('Prometheus scrapes Settle and every dashboard query parses; the essential 
   prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: 'ignore' });
   const api = `http://127.0.0.1:${port}/api/v1`;
   const query = async (expr: string) => {
-    const reply = (await (await fetch(`${api}/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; error?: string; data?: { result: unknown[] } };
+    const reply = (await (await fetch(`${api}/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(60_000) })).json()) as { status: string; error?: string; data?: { result: unknown[] } };
     return reply;
   };
-  await eventually(async () => {
+  await waitFor(async () => {
     const up = await query('up{job="settle"}').catch(() => undefined);
     return (up?.data?.result as Array<{ value: [number, string] }> | undefined)?.[0]?.value[1] === '1' ? true : undefined;
-  }, 60_000, 'Prometheus to scrape Settle');
-  await new Promise((r) => setTimeout(r, 3_000)); // a few scrapes, so rate() has two points
+  }, { what: 'Prometheus to scrape Settle' });
+  // A few scrapes, so rate() has two points: wait for them, not for a time.
+  await waitFor(async () => {
+    const scrapes = await query('count_over_time(up{job="settle"}[5m])');
+    return Number((scrapes.data?.result as Array<{ value: [number, string] }> | undefined)?.[0]?.value[1] ?? 0) >= 3;
+  }, { what: 'three scrapes of Settle' });
 
   const dashboard = JSON.parse(readFileSync(join(ROOT, 'grafana/dashboards/settle.json'), 'utf8')) as { panels: Panel[] };
   const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));

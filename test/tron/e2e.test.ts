@@ -11,7 +11,8 @@ import { checkInvariants, formatViolations } from '../../src/ledger/invariants.t
 import type { ChainRuntime } from '../../src/scan/runtime.ts';
 import { tronAddressToBodyHex } from '../../src/chains/tron/address.ts';
 import { verifySignature } from '../../src/webhooks/signature.ts';
-import { eventually, startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { startTronNode } from '../helpers/tron-node.ts';
 import { accountFromSeed, trc20Transfer, trxTransfer, USDT } from '../helpers/tron-txs.ts';
@@ -43,7 +44,7 @@ const tron = () => settle.engine.chains.chains.get('tron') as ChainRuntime;
 
 async function caughtUp(): Promise<void> {
   const height = node.head.number;
-  await eventually(async () => ((tron().scanner.status().tip?.height ?? -1) >= height ? true : undefined), 30_000, `tron to reach ${height}`);
+  await waitFor(async () => ((tron().scanner.status().tip?.height ?? -1) >= height ? true : undefined), { what: `tron to reach ${height}` });
 }
 
 async function assertLedgerConsistent(): Promise<void> {
@@ -66,13 +67,13 @@ test('an USDT-TRC20 invoice is paid end to end over the API, settled at the soli
   node.mineEmpty(2);
   await caughtUp();
   const get = () => fetch(`${settle.url}/v1/invoices/${invoice.id}`, { headers }).then((r) => r.json() as Promise<{ status: string; confirmations: { received: number } }>);
-  await eventually(async () => ((await get()).status === 'confirming' ? true : undefined), 10_000, 'confirming');
+  await waitFor(async () => ((await get()).status === 'confirming' ? true : undefined), { what: 'confirming' });
   assert.equal((await get()).confirmations.received, 3, 'three blocks, far from 19');
   node.solidify(paidAt); // the block is now irreversible: no need to wait for 19
   node.mineEmpty(1);
   await caughtUp();
-  await eventually(async () => ((await get()).status === 'paid' ? true : undefined), 10_000, 'paid at the solidified block');
-  const hook = await eventually(async () => receiver.received.find((w) => w.json.data?.invoice_id === invoice.id && w.json.type === 'invoice.paid'), 10_000, 'the paid webhook');
+  await waitFor(async () => ((await get()).status === 'paid' ? true : undefined), { what: 'paid at the solidified block' });
+  const hook = await waitFor(async () => receiver.received.find((w) => w.json.data?.invoice_id === invoice.id && w.json.type === 'invoice.paid'), { what: 'the paid webhook' });
   assert.ok(verifySignature(shop.webhookSecret, hook.body, hook.headers['x-settle-signature'] as string, Math.floor(Date.now() / 1000)));
   assert.match(String(hook.json.data.tx_hash), /^[0-9a-f]{64}$/, 'a TRON txid stays bare hex, as TRON explorers show it');
   const balances = await fetch(`${settle.url}/v1/balances`, { headers }).then((r) => r.json() as Promise<{ data: Array<{ asset: string; available: string }> }>);
@@ -92,10 +93,10 @@ test('a restart loses no payment and counts none twice', async () => {
   node.solidify(node.head.number - 2);
   settle = await startTestEngine(import.meta.filename, overrides, db);
   await caughtUp();
-  const rows = await eventually(async () => {
+  const rows = await waitFor(async () => {
     const found = await db.sql<{ amount: bigint; confirmed_at: Date | null }[]>`select amount, confirmed_at from payments where owner = 'm-tron-restart' and orphaned_at is null order by amount`;
     return found.length === 3 && found.every((r) => r.confirmed_at !== null) ? found : undefined;
-  }, 15_000, 'the three payments, posted');
+  }, { what: 'the three payments, posted' });
   assert.deepEqual(rows.map((r) => r.amount), [1_000_000n, 2_000_000n, 3_000_000n]);
   await settle.stop();
   settle = await startTestEngine(import.meta.filename, overrides, db);
@@ -109,10 +110,10 @@ test('a fork deeper than reorgDepthMax halts the chain with a clear error and a 
   node.mineEmpty(10);
   await caughtUp();
   node.fork(8, [[], [], [], [], [], [], [], [], [], []]);
-  const status = await eventually(async () => {
+  const status = await waitFor(async () => {
     const s = tron().scanner.status();
     return s.halted !== undefined ? s : undefined;
-  }, 30_000, 'the tron scanner to halt');
+  }, { what: 'the tron scanner to halt' });
   assert.match(status.halted ?? '', /unrecoverable reorg[\s\S]*reorgDepthMax 6/);
   const metric = await settle.common.metrics.getSingleMetricAsString('settle_scanner_halted');
   assert.match(metric, /settle_scanner_halted\{chain="tron"\} 1/);

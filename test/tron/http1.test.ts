@@ -8,6 +8,11 @@ import net from 'node:net';
 import { createHttpClient, HttpAnswerTooLarge, HttpTimeout, joinChunks } from '../../src/chains/tron/http.ts';
 import { startTronNode } from '../helpers/tron-node.ts';
 import { accountFromSeed, trc20Transfer, USDT } from '../helpers/tron-txs.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** The deadline of a request expected to get its answer (or fail otherwise): it bounds only a
+ * failing test, so it is generous for a loaded machine. */
+const ANSWER_TIMEOUT_MS = 30_000;
 
 interface Script {
   /** The bytes answered to the n-th request, in pieces written one after the other. */
@@ -17,7 +22,7 @@ interface Script {
 }
 
 /** A TCP server that reads each request (head + Content-Length body) and answers from the script. */
-async function rawServer(script: Script): Promise<{ url: string; connections: number; requests: string[]; close(): Promise<void> }> {
+async function rawServer(script: Script): Promise<{ url: string; connections: number; requests: string[]; endConnections(): void; close(): Promise<void> }> {
   const state = { connections: 0, requests: [] as string[] };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -53,6 +58,10 @@ async function rawServer(script: Script): Promise<{ url: string; connections: nu
       return state.connections;
     },
     requests: state.requests,
+    /** Ends every connection after what was written to it (a FIN, not a reset). */
+    endConnections: () => {
+      for (const socket of sockets) socket.end();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -84,12 +93,12 @@ test('Content-Length and chunked answers (extensions, trailers), delivered byte 
   });
   const client = createHttpClient({ socketsMax: 4, answerBytesMax: 1 << 20 });
   try {
-    const first = await client.post(`${server.url}/wallet/getnowblock`, { 'TRON-PRO-API-KEY': 'k' }, '{}', 2_000);
+    const first = await client.post(`${server.url}/wallet/getnowblock`, { 'TRON-PRO-API-KEY': 'k' }, '{}', ANSWER_TIMEOUT_MS);
     assert.equal(first.status, 200);
     assert.equal(text(first), body);
-    const second = await client.post(`${server.url}/wallet/getblockbynum`, {}, '{"num":5}', 2_000);
+    const second = await client.post(`${server.url}/wallet/getblockbynum`, {}, '{"num":5}', ANSWER_TIMEOUT_MS);
     assert.deepEqual([second.status, second.retryAfter, text(second)], [429, '7', '{"Error":"x"}\n']);
-    const third = await client.post(`${server.url}/x`, {}, '{}', 2_000);
+    const third = await client.post(`${server.url}/x`, {}, '{}', ANSWER_TIMEOUT_MS);
     assert.deepEqual([third.status, text(third)], [200, '[]']);
     assert.equal(server.connections, 1, 'one kept-alive connection');
     assert.match(server.requests[0] ?? '', /^POST \/wallet\/getnowblock HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\n(?:[^\r\n]+\r\n)*TRON-PRO-API-KEY: k\r\n(?:[^\r\n]+\r\n)*\r\n\{\}$/);
@@ -134,7 +143,7 @@ test('large answers land whole in one buffer: chunked ones de-chunked in place w
   const client = createHttpClient({ socketsMax: 1, answerBytesMax: 1 << 22 });
   try {
     for (const expected of [body, fixed, body]) {
-      const answer = await client.post(`${server.url}/wallet/getblockbylimitnext`, {}, '{}', 5_000);
+      const answer = await client.post(`${server.url}/wallet/getblockbylimitnext`, {}, '{}', ANSWER_TIMEOUT_MS);
       assert.equal(answer.body.parts.length, 1, 'one contiguous buffer');
       assert.equal(answer.body.length, expected.length);
       assert.ok(Buffer.from(answer.body.parts[0] as Buffer).equals(expected), 'the exact bytes');
@@ -156,9 +165,11 @@ test('Connection: close and HTTP/1.0 read-to-close answers end their connection;
   // The read-to-close answer ends only when the server closes: close its socket after writing.
   const client = createHttpClient({ socketsMax: 1, answerBytesMax: 1 << 20 });
   try {
-    assert.equal(text(await client.post(`${server.url}/a`, {}, '{}', 2_000)), '{}');
-    const second = client.post(`${server.url}/b`, {}, '{}', 2_000);
-    setTimeout(() => void server.close(), 200);
+    assert.equal(text(await client.post(`${server.url}/a`, {}, '{}', ANSWER_TIMEOUT_MS)), '{}');
+    const second = client.post(`${server.url}/b`, {}, '{}', ANSWER_TIMEOUT_MS);
+    // Close once the server has answered the request (it writes as it reads), not after a time.
+    await waitFor(() => server.requests.length === 2, { what: 'the server to answer the second request' });
+    server.endConnections();
     assert.equal(text(await second), '{"a":1}');
   } finally {
     client.close();
@@ -170,8 +181,9 @@ test('failures: a node closing mid-answer, a garbled head, oversized answers, no
   const closing = await serve({ answers: [['HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial":']] });
   const first = createHttpClient({ socketsMax: 1, answerBytesMax: 1_000 });
   try {
-    const partial = first.post(`${closing.url}/a`, {}, '{}', 2_000);
-    setTimeout(() => void closing.close(), 200);
+    const partial = first.post(`${closing.url}/a`, {}, '{}', ANSWER_TIMEOUT_MS);
+    await waitFor(() => closing.requests.length === 1, { what: 'the server to write half an answer' });
+    closing.endConnections();
     await assert.rejects(partial, /closed/);
   } finally {
     first.close();
@@ -186,9 +198,9 @@ test('failures: a node closing mid-answer, a garbled head, oversized answers, no
   });
   const client = createHttpClient({ socketsMax: 1, answerBytesMax: 1_000 });
   try {
-    await assert.rejects(client.post(`${server.url}/b`, {}, '{}', 2_000), /not an HTTP\/1\.x answer/);
-    await assert.rejects(client.post(`${server.url}/c`, {}, '{}', 2_000), HttpAnswerTooLarge);
-    await assert.rejects(client.post(`${server.url}/d`, {}, '{}', 2_000), HttpAnswerTooLarge);
+    await assert.rejects(client.post(`${server.url}/b`, {}, '{}', ANSWER_TIMEOUT_MS), /not an HTTP\/1\.x answer/);
+    await assert.rejects(client.post(`${server.url}/c`, {}, '{}', ANSWER_TIMEOUT_MS), HttpAnswerTooLarge);
+    await assert.rejects(client.post(`${server.url}/d`, {}, '{}', ANSWER_TIMEOUT_MS), HttpAnswerTooLarge);
     await assert.rejects(client.post(`${server.url}/e`, {}, '{}', 200), HttpTimeout);
   } finally {
     client.close();
@@ -206,7 +218,7 @@ test('the socket client and node:http give the same bytes for the same node answ
   try {
     const start = node.head.number - 2;
     for (const [path, body] of [['/wallet/getblockbylimitnext', `{"startNum":${start},"endNum":${start + 3}}`], ['/wallet/gettransactioninfobyblocknum', `{"num":${start + 1}}`], ['/wallet/getnowblock', '{}']] as const) {
-      const [a, b] = await Promise.all([sockets.post(node.url + path, {}, body, 5_000), plain.post(node.url + path, {}, body, 5_000)]);
+      const [a, b] = await Promise.all([sockets.post(node.url + path, {}, body, ANSWER_TIMEOUT_MS), plain.post(node.url + path, {}, body, ANSWER_TIMEOUT_MS)]);
       assert.equal(a.status, 200);
       assert.ok(a.body.length > 10_000, path);
       assert.ok(Buffer.concat(a.body.parts).equals(Buffer.concat(b.body.parts)), path);

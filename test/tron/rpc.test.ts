@@ -4,6 +4,7 @@ import { NonRetryableError, RetryableError } from '../../src/errors.ts';
 import { freePort } from '../../src/ports.ts';
 import { createTronRpc, getBlockByLimitNext, getBlockByNum, getNowBlock, getTransactionInfoByBlockNum, parseRetryAfterMs, type TronRpcOptions } from '../../src/chains/tron/rpc.ts';
 import { startTronNode, type TronNode } from '../helpers/tron-node.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const API_KEY = 'c0ffee00-aaaa-bbbb-cccc-0123456789ab';
 let node: TronNode;
@@ -20,7 +21,7 @@ function client(options: Partial<TronRpcOptions> = {}) {
   const rpc = createTronRpc({
     url: node.url,
     apiKey: API_KEY,
-    timeoutMs: 2_000,
+    timeoutMs: 30_000, // answers are expected: a generous deadline, so a loaded machine does not retry
     attemptsMax: 4,
     sleep: async (ms) => {
       waits.push(ms);
@@ -137,8 +138,8 @@ test('the HTTP client refuses an answer beyond its size bound instead of bufferi
   const { createHttpClient, HttpAnswerTooLarge } = await import('../../src/chains/tron/http.ts');
   const client = createHttpClient({ socketsMax: 2, answerBytesMax: 200 });
   try {
-    await assert.rejects(client.post(`${node.url}/wallet/getnowblock`, {}, '{}', 2_000), HttpAnswerTooLarge);
-    const small = await client.post(`${node.url}/wallet/getblockbynum`, {}, '{"num":1}', 2_000);
+    await assert.rejects(client.post(`${node.url}/wallet/getnowblock`, {}, '{}', 30_000), HttpAnswerTooLarge);
+    const small = await client.post(`${node.url}/wallet/getblockbynum`, {}, '{"num":1}', 30_000);
     assert.equal(Buffer.concat(small.body.parts).toString(), '{}\n');
   } finally {
     client.close();
@@ -150,12 +151,16 @@ test('shutdown aborts a request in flight and stops retrying, on both HTTP clien
     const controller = new AbortController();
     const { rpc } = client({ timeoutMs: 10_000, attemptsMax: 5, signal: controller.signal, plainHttp });
     node.stallNextRequests(1);
-    setTimeout(() => controller.abort(), 100);
-    const started = Date.now();
-    const { error, requests } = await requestsDuring(() => getNowBlock(rpc));
+    const seen = node.requests.length;
+    const outcome = requestsDuring(() => getNowBlock(rpc));
+    // Shut down once the request is in flight (the node has it), not after a time.
+    await waitFor(() => node.requests.length > seen, { what: `${plainHttp}: the request to reach the node` });
+    controller.abort();
+    const abortedAt = Date.now();
+    const { error, requests } = await outcome;
     assert.ok(error instanceof RetryableError && error.code === 'tron_rpc_aborted', `${plainHttp}: ${String(error)}`);
     assert.equal(requests, 1, 'no retry after shutdown');
-    assert.ok(Date.now() - started < 5_000);
+    assert.ok(Date.now() - abortedAt < 5_000, 'the abort ends the request at once, not at its 10 s timeout');
     await assert.rejects(getNowBlock(rpc), /aborted/, 'and nothing after it');
   }
 });

@@ -11,7 +11,8 @@ import { Mnemonic } from 'ethers';
 import { checkInvariants, formatViolations } from '../../src/ledger/invariants.ts';
 import type { ChainRuntime } from '../../src/scan/runtime.ts';
 import { tronAddressToBodyHex } from '../../src/chains/tron/address.ts';
-import { eventually, startTestEngine } from '../helpers/engine.ts';
+import { startTestEngine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startTronNode } from '../helpers/tron-node.ts';
 import { accountFromSeed, trc20Transfer, trxTransfer, USDT } from '../helpers/tron-txs.ts';
 
@@ -49,7 +50,7 @@ async function deposit(owner: string): Promise<string> {
 
 async function caughtUp(): Promise<void> {
   const height = node.head.number;
-  await eventually(async () => ((tron.scanner.status().tip?.height ?? -1) >= height ? true : undefined), 30_000, `tron to reach ${height}`);
+  await waitFor(async () => ((tron.scanner.status().tip?.height ?? -1) >= height ? true : undefined), { what: `tron to reach ${height}` });
 }
 
 async function merchant(owner: string, ledgerCode: string): Promise<{ pending: bigint; posted: bigint }> {
@@ -77,14 +78,14 @@ test('TRX and USDT-TRC20 payments are pending, then posted at 3 confirmations', 
   const usdt = trc20Transfer(payer, USDT, usdtAddress, 25_000_000n);
   node.mine([trxTransfer(payer, trxAddress, 7_500_000n), usdt]);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-usdt', 'USDT-TRC20')).pending === 25_000_000n ? true : undefined), 10_000, 'the USDT payment');
+  await waitFor(async () => ((await merchant('m-usdt', 'USDT-TRC20')).pending === 25_000_000n ? true : undefined), { what: 'the USDT payment' });
   assert.deepEqual(await merchant('m-trx', 'TRX'), { pending: 7_500_000n, posted: 0n });
   const [row] = await payments('m-usdt');
   assert.equal(row?.txid, usdt.txID);
   assert.equal(row?.position, 0, 'the first log of the block');
   node.mineEmpty(2);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-usdt', 'USDT-TRC20')).posted === 25_000_000n ? true : undefined), 10_000, 'the USDT payment posted');
+  await waitFor(async () => ((await merchant('m-usdt', 'USDT-TRC20')).posted === 25_000_000n ? true : undefined), { what: 'the USDT payment posted' });
   assert.deepEqual(await merchant('m-trx', 'TRX'), { pending: 0n, posted: 7_500_000n });
   await assertLedgerConsistent();
 });
@@ -101,10 +102,10 @@ test('a reverted TRC-20 transfer is never credited; unwatched recipients are ign
   await caughtUp();
   node.mine([trc20Transfer(payer, USDT, address, 1_000_000n)]);
   await caughtUp();
-  const credited = await eventually(async () => {
+  const credited = await waitFor(async () => {
     const rows = await payments('m-failed');
     return rows.length > 0 ? rows : undefined;
-  }, 10_000, 'the successful payment');
+  }, { what: 'the successful payment' });
   assert.deepEqual(credited.map((p) => p.amount), [1_000_000n], 'only the transfer that succeeded');
   await assertLedgerConsistent();
 });
@@ -116,17 +117,17 @@ test('a fork moves a payment to another block: voided, re-detected once, then po
   node.mine([pay]);
   node.mine([]);
   await caughtUp();
-  const [first] = await eventually(async () => {
+  const [first] = await waitFor(async () => {
     const rows = await payments('m-fork');
     return rows.length === 1 ? rows : undefined;
-  }, 10_000, 'the payment');
+  }, { what: 'the payment' });
   // The payment's block and the next are replaced; the payment lands one block later.
   node.fork(2, [[], [pay], []]);
   await caughtUp();
-  const rows = await eventually(async () => {
+  const rows = await waitFor(async () => {
     const found = await payments('m-fork');
     return found.length === 2 ? found : undefined;
-  }, 15_000, 'the re-detected payment');
+  }, { what: 'the re-detected payment' });
   assert.equal(rows[0]?.block_hash, first?.block_hash);
   assert.notEqual(rows[0]?.orphaned_at, null);
   assert.notEqual(rows[1]?.block_hash, first?.block_hash);
@@ -134,6 +135,6 @@ test('a fork moves a payment to another block: voided, re-detected once, then po
   assert.deepEqual(await merchant('m-fork', 'USDT-TRC20'), { pending: 3_000_000n, posted: 0n });
   node.mineEmpty(2);
   await caughtUp();
-  await eventually(async () => ((await merchant('m-fork', 'USDT-TRC20')).posted === 3_000_000n ? true : undefined), 10_000, 'the payment posted');
+  await waitFor(async () => ((await merchant('m-fork', 'USDT-TRC20')).posted === 3_000_000n ? true : undefined), { what: 'the payment posted' });
   await assertLedgerConsistent();
 });

@@ -6,7 +6,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { litecoindAvailable } from '../helpers/litecoind.ts';
 import { litecoindSkipReason, startLtcTestChain, type LtcTestChain } from '../helpers/ltc-chain.ts';
-import { eventually, startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { checkInvariants, formatViolations } from '../../src/ledger/invariants.ts';
 import type { ChainRuntime } from '../../src/scan/runtime.ts';
 
@@ -27,7 +28,7 @@ if (skip === undefined) {
 
 
 async function scannedTo(height: number): Promise<void> {
-  await eventually(async () => ((runtime.scanner.status().tip?.height ?? -1) >= height ? true : undefined), 30_000, `the scanner to reach ${height}`);
+  await waitFor(async () => ((runtime.scanner.status().tip?.height ?? -1) >= height ? true : undefined), { what: `the scanner to reach ${height}` });
 }
 
 async function assertLedgerConsistent(): Promise<void> {
@@ -43,10 +44,10 @@ test('a reorg deeper than reorgDepthMax halts the chain with a clear error and a
   const deep = await node.call<string>('getblockhash', [(await node.height()) - 7]); // 8 blocks deep > 6
   await node.call('invalidateblock', [deep]);
   await node.mine(10, await node.newAddress('legacy'));
-  const status = await eventually(async () => {
+  const status = await waitFor(async () => {
     const s = runtime.scanner.status();
     return s.halted !== undefined ? s : undefined;
-  }, 30_000, 'the scanner to halt');
+  }, { what: 'the scanner to halt' });
   assert.match(status.halted ?? '', /unrecoverable reorg/);
   const health = await fetch(`${settle!.url}/health`);
   assert.equal(health.status, 503);

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { litecoindAvailable } from '../helpers/litecoind.ts';
 import { litecoindSkipReason, startLtcTestChain, type LtcTestChain } from '../helpers/ltc-chain.ts';
 import { testDatabase } from '../helpers/db.ts';
-import { eventually } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createAddressPool } from '../../src/addresses/pool.ts';
 import { createFamilyKeySpec } from '../../src/chains/families.ts';
@@ -41,7 +41,8 @@ async function appliedBlocks(): Promise<number> {
   return Number(row?.n ?? 0n);
 }
 
-test('SIGKILL between batches of a catch-up, then a restart: every payment once, none lost', { skip, timeout: 240_000 }, async () => {
+// The test-level timeout only guards against a hang outside the waits (building the chain).
+test('SIGKILL between batches of a catch-up, then a restart: every payment once, none lost', { skip, timeout: 30 * 60_000 }, async () => {
   const node = ltc!.node;
   const startHeight = (await node.height()) + 1;
   const chains = ltc!.config({ batchBlocksMax: 4, startHeight, pollIntervalMs: 100 });
@@ -69,16 +70,19 @@ test('SIGKILL between batches of a catch-up, then a restart: every payment once,
   const blocksTotal = tip - startHeight + 1;
 
   const first = startSettle(configFile);
-  await eventually(async () => ((await appliedBlocks()) >= 8 ? true : undefined), 60_000, 'the first batches');
+  await waitFor(async () => (await appliedBlocks()) >= 8, { what: 'the first batches' });
   first.kill('SIGKILL');
   await new Promise((resolve) => first.once('exit', resolve));
   const appliedAtKill = await appliedBlocks();
   assert.ok(appliedAtKill < blocksTotal, `killed mid catch-up (${appliedAtKill} of ${blocksTotal} blocks applied)`);
 
   const second = startSettle(configFile);
-  await eventually(async () => ((await appliedBlocks()) === blocksTotal ? true : undefined), 120_000, 'the catch-up to finish after the restart');
+  // Waited for by its progress: a slow machine gets the time it needs, a stalled catch-up fails.
+  await waitFor(async () => (await appliedBlocks()) === blocksTotal, {
+    what: `the catch-up to finish after the restart (${blocksTotal} blocks)`, progress: appliedBlocks, timeoutMs: 60_000, totalTimeoutMs: 20 * 60_000,
+  });
   second.kill('SIGTERM');
-  await new Promise((resolve) => second.once('exit', resolve));
+  await waitFor(() => second.exitCode !== null || second.signalCode !== null, { what: 'settle to exit on SIGTERM' });
 
   const rows = await db.sql<{ txid: string; position: number; live: bigint; confirmed: bigint }[]>`
     select txid, position, count(*) filter (where orphaned_at is null) as live, count(*) filter (where confirmed_at is not null) as confirmed

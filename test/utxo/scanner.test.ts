@@ -8,7 +8,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { litecoindAvailable } from '../helpers/litecoind.ts';
 import { litecoindSkipReason, startLtcTestChain, type LtcTestChain } from '../helpers/ltc-chain.ts';
-import { eventually, startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { checkInvariants, formatViolations } from '../../src/ledger/invariants.ts';
 import type { ChainRuntime } from '../../src/scan/runtime.ts';
 
@@ -42,7 +43,7 @@ async function merchantTotals(owner: string): Promise<{ pending: bigint; posted:
 }
 
 async function scannedTo(height: number): Promise<void> {
-  await eventually(async () => ((runtime.scanner.status().tip?.height ?? -1) >= height ? true : undefined), 30_000, `the scanner to reach ${height}`);
+  await waitFor(async () => ((runtime.scanner.status().tip?.height ?? -1) >= height ? true : undefined), { what: `the scanner to reach ${height}` });
 }
 
 async function assertLedgerConsistent(): Promise<void> {
@@ -64,10 +65,10 @@ test('a payment to a derived address is pending, then posted at the confirmation
   const [block] = await node.mine(1);
   const height = await node.height();
   await scannedTo(height);
-  const [pending] = await eventually(async () => {
+  const [pending] = await waitFor(async () => {
     const rows = await paymentsTo(address);
     return rows.length > 0 ? rows : undefined;
-  }, 10_000, 'the payment');
+  }, { what: 'the payment' });
   assert.equal(pending?.txid, txid);
   assert.equal(pending?.block_hash, block);
   assert.equal(pending?.amount, 125_000_000n);
@@ -79,7 +80,7 @@ test('a payment to a derived address is pending, then posted at the confirmation
   assert.equal((await paymentsTo(address))[0]?.confirmed_at, null);
   await node.mine(1); // 3 confirmations: posted
   await scannedTo(height + 2);
-  await eventually(async () => ((await paymentsTo(address))[0]?.confirmed_at !== null ? true : undefined), 10_000, 'the payment to be posted');
+  await waitFor(async () => ((await paymentsTo(address))[0]?.confirmed_at !== null ? true : undefined), { what: 'the payment to be posted' });
   assert.deepEqual(await merchantTotals('m-basic'), { pending: 0n, posted: 125_000_000n });
   await assertLedgerConsistent();
 });
@@ -90,7 +91,7 @@ test('a reorg voids the payment, which is re-detected in its new block, counted 
   const txid = await node.send(address, '0.5');
   const [oldBlock] = await node.mine(1);
   await scannedTo(await node.height());
-  await eventually(async () => ((await paymentsTo(address)).length === 1 ? true : undefined), 10_000, 'the payment');
+  await waitFor(async () => ((await paymentsTo(address)).length === 1 ? true : undefined), { what: 'the payment' });
   assert.deepEqual(await merchantTotals('m-reorg'), { pending: 50_000_000n, posted: 0n });
 
   // Take the block out; the transaction goes back to the mempool. Mine a competing chain to
@@ -100,10 +101,10 @@ test('a reorg voids the payment, which is re-detected in its new block, counted 
   await node.mine(2, other);
   const tip = await node.height();
   await scannedTo(tip);
-  const rows = await eventually(async () => {
+  const rows = await waitFor(async () => {
     const found = await paymentsTo(address);
     return found.length === 2 ? found : undefined;
-  }, 15_000, 'the re-detected payment');
+  }, { what: 'the re-detected payment' });
   const [orphaned, live] = rows;
   assert.equal(orphaned?.block_hash, oldBlock);
   assert.notEqual(orphaned?.orphaned_at, null);
@@ -119,7 +120,7 @@ test('a reorg voids the payment, which is re-detected in its new block, counted 
 
   await node.mine(3);
   await scannedTo(await node.height());
-  await eventually(async () => ((await merchantTotals('m-reorg')).posted === 50_000_000n ? true : undefined), 10_000, 'the re-detected payment to be posted');
+  await waitFor(async () => ((await merchantTotals('m-reorg')).posted === 50_000_000n ? true : undefined), { what: 'the re-detected payment to be posted' });
   assert.deepEqual(await merchantTotals('m-reorg'), { pending: 0n, posted: 50_000_000n });
   await assertLedgerConsistent();
 });
@@ -131,21 +132,22 @@ test('a reorg of an already posted payment reverses it with a correcting transfe
   const [paidIn] = await node.mine(1);
   await node.mine(2);
   await scannedTo(await node.height());
-  await eventually(async () => ((await merchantTotals('m-deep')).posted === 30_000_000n ? true : undefined), 10_000, 'the payment to be posted');
+  await waitFor(async () => ((await merchantTotals('m-deep')).posted === 30_000_000n ? true : undefined), { what: 'the payment to be posted' });
   // Replace the last three blocks (within reorgDepthMax 6) without the payment.
   await node.call('invalidateblock', [paidIn]);
   const mempool = await node.call<string[]>('getrawmempool');
   for (const tx of mempool) await node.call('prioritisetransaction', [tx, 0, -1_000_000_000]); // keep it out of the next blocks
   await node.mine(4, await node.newAddress('legacy'));
   await scannedTo(await node.height());
-  await eventually(async () => ((await merchantTotals('m-deep')).posted === 0n ? true : undefined), 15_000, 'the posted payment to be reversed');
+  await waitFor(async () => ((await merchantTotals('m-deep')).posted === 0n ? true : undefined), { what: 'the posted payment to be reversed' });
   const [reversal] = await settle!.db.sql<{ code: string }[]>`select code from transfers where code = 'deposit_reversal'`;
   assert.equal(reversal?.code, 'deposit_reversal', 'history grows: a reversal, nothing updated or deleted');
   await assertLedgerConsistent();
   for (const tx of mempool) await node.call('prioritisetransaction', [tx, 0, 1_000_000_000]);
 });
 
-test('blocks past MWEB activation (HogEx, extension block) are scanned, and payments in them found', { skip, timeout: 180_000 }, async () => {
+// The test-level timeout only guards against a hang; each wait below has its own deadline.
+test('blocks past MWEB activation (HogEx, extension block) are scanned, and payments in them found', { skip, timeout: 10 * 60_000 }, async () => {
   const node = ltc!.node;
   const height = await node.height();
   if (height < 431) await node.mine(431 - height);
@@ -164,7 +166,7 @@ test('blocks past MWEB activation (HogEx, extension block) are scanned, and paym
   await node.send(address, '0.75');
   await node.mine(3);
   await scannedTo(await node.height());
-  await eventually(async () => ((await merchantTotals('m-mweb')).posted === 75_000_000n ? true : undefined), 20_000, 'the post-MWEB payment to be posted');
+  await waitFor(async () => ((await merchantTotals('m-mweb')).posted === 75_000_000n ? true : undefined), { what: 'the post-MWEB payment to be posted' });
   assert.equal(runtime.scanner.status().halted, undefined, 'no block failed to decode');
   await assertLedgerConsistent();
 });

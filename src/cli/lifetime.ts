@@ -5,6 +5,7 @@
 // alive, and a shutdown that cannot finish is cut off after a bound.
 
 import type { Common } from '../common.ts';
+import { isProcessAlive } from '../processes.ts';
 
 /** How often the parent is looked for. */
 const PARENT_POLL_MS = 1_000;
@@ -31,19 +32,10 @@ export function installSignalHandlers(common: Common): void {
 export function exitWithParent(common: Common, parentPid: number = process.ppid): void {
   if (parentPid <= 1) return;
   const timer = setInterval(() => {
-    if (isAlive(parentPid)) return;
+    if (isProcessAlive(parentPid)) return;
     clearInterval(timer);
     common.logger.warn({ parentPid }, 'the process that started Settle has exited; shutting down');
     void shutdownAndExit(common, 'parent exited', 0);
   }, PARENT_POLL_MS);
   timer.unref();
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -17,6 +17,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { isProcessAlive } from '../processes.ts';
 import type { Logger } from 'pino';
 import { NonRetryableError } from '../errors.ts';
 import { freePort } from '../ports.ts';
@@ -95,7 +96,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const ownerPid = readOwner(ownerFile);
     // Only a server takes over a cluster whose owner is gone; a one-off command that did so would
     // stop it when done, under a server that is using it.
-    const owned = options.oneOff !== true && (ownerPid === undefined || !isAlive(ownerPid));
+    const owned = options.oneOff !== true && (ownerPid === undefined || !isProcessAlive(ownerPid));
     if (owned) writeFileSync(ownerFile, `${process.pid}\n`);
     logger.info(
       { dataDir, port: running.port, pid: running.pid, owned },
@@ -304,20 +305,11 @@ function readOwner(path: string): number | undefined {
 }
 
 function isPostgres(pid: number): boolean {
-  if (!isAlive(pid)) return false;
+  if (!isProcessAlive(pid)) return false;
   try {
     // A pid file that survived a reboot may name a pid now used by another program.
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
   } catch {
     return true; // no /proc (not Linux): trust the pid file, as pg_ctl does
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

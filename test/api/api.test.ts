@@ -7,6 +7,7 @@ import { anvilSkipReason } from '../helpers/anvil.ts';
 import { startEvmTestChain, type EvmTestChain } from '../helpers/evm-chain.ts';
 import { startTestEngine, type TestEngine, type TestMerchant } from '../helpers/engine.ts';
 import { createApiKey, revokeApiKey } from '../../src/merchants/merchants.ts';
+import { apiCaller } from '../helpers/http.ts';
 
 const skip = anvilSkipReason();
 let chain: EvmTestChain;
@@ -27,21 +28,7 @@ if (skip === undefined) {
 }
 
 
-async function call(method: string, path: string, options: { headers?: Record<string, string>; body?: unknown; raw?: string } = {}) {
-  const response = await fetch(`${settle.url}${path}`, {
-    method,
-    headers: { ...(options.body !== undefined || options.raw !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
-    body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
-  });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json, text, headers: response.headers };
-}
+const call = apiCaller(() => settle.url);
 
 const invoiceBody = { asset: 'USDT-ERC20', amount: '12.5' };
 

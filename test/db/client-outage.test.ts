@@ -8,14 +8,10 @@ import assert from 'node:assert/strict';
 import { createSql } from '../../src/db/client.ts';
 import { isDatabaseUnavailable } from '../../src/db/availability.ts';
 import { adminUrl } from '../helpers/db.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+import { proxiedDatabase } from '../helpers/tcp-proxy.ts';
 
-const direct = new URL(adminUrl());
-const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-const proxied = new URL(adminUrl());
-proxied.hostname = proxy.host;
-proxied.port = String(proxy.port);
-const sql = createSql(proxied.toString(), { max: 2 });
+const { proxy, url: proxiedUrl } = await proxiedDatabase(adminUrl());
+const sql = createSql(proxiedUrl, { max: 2 });
 
 after(async () => {
   await sql.end({ timeout: 1 });

@@ -85,3 +85,13 @@ export async function startTcpProxy(target: { host: string; port: number }, port
       }),
   };
 }
+
+/** A proxy in front of the test Postgres, and the database URL that goes through it. */
+export async function proxiedDatabase(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  const proxied = new URL(url);
+  proxied.hostname = proxy.host;
+  proxied.port = String(proxy.port);
+  return { proxy, url: proxied.toString() };
+}

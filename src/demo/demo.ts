@@ -138,7 +138,7 @@ function demoBanner(state: Required<DemoState>, stateFile: string): string {
     '',
     'Settle demo is running: a dev chain (anvil, 1-second blocks) with a test USDT, scanned by Settle.',
     `  API        ${api}/v1   (OpenAPI: ${api}/v1/openapi.json, metrics: ${api}/metrics)`,
-    `  Merchant   ${state.merchantId}`,
+    `  Merchant   id ${state.merchantId}   (with the secret: 'x-api-key: ${state.secret}' and 'merchant-id: ${state.merchantId}')`,
     `  API key    id ${state.keyId}   secret ${state.secret}`,
     `             send it as 'Authorization: Bearer ${state.secret}', 'Bearer ${state.keyId}:${state.secret}'`,
     `             or 'Basic ${basic}' (base64 of key id:secret)`,

@@ -78,7 +78,7 @@ test('settle start with no configuration runs the demo: merchant, key and webhoo
   const key = /API key +id (pk_\w+) +secret (sk_\w+)/.exec(banner);
   assert.ok(key, 'the banner shows the key id and secret');
   assert.equal(key[2], curl[2]);
-  assert.match(banner, /Merchant +demo\n/);
+  assert.match(banner, /Merchant +id demo +\(with the secret: 'x-api-key: sk_[A-Za-z0-9]+' and 'merchant-id: demo'\)\n/);
   const webhookSecret = /webhook secret (whsec_\w+)/.exec(banner)?.[1];
   assert.ok(webhookSecret, 'the banner shows the webhook secret');
   const receiverUrl = /demo receiver at (http:\/\/127\.0\.0\.1:(\d+)\/webhooks)/.exec(banner);
